@@ -1,0 +1,29 @@
+// Entry point of the m2_kernels addon: registers every exported function and wrap class.
+#include <napi.h>
+
+#include "cpu_features.h"
+
+namespace {
+
+Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
+  const m2::CpuFeatures& f = m2::cpu_features();
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("avx2", f.avx2);
+  out.Set("fma", f.fma);
+  out.Set("f16c", f.f16c);
+  out.Set("avx512f", f.avx512f);
+  out.Set("avx512bw", f.avx512bw);
+  out.Set("avx512vl", f.avx512vl);
+  out.Set("avx512bf16", f.avx512bf16);
+  out.Set("avx512vnni", f.avx512vnni);
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(m2_kernels, Init)
