@@ -2,10 +2,7 @@
   "targets": [
     {
       "target_name": "m2_kernels",
-      "sources": [
-        "kernels/src/addon.cc",
-        "kernels/src/cpu_features.cc"
-      ],
+      "sources": ["<!@(ls -1 kernels/src/*.cc)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
