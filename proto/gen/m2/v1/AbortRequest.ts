@@ -1,0 +1,10 @@
+// Original file: proto/m2/v1/coordinator.proto
+
+
+export interface AbortRequest {
+  'requestId'?: (string);
+}
+
+export interface AbortRequest__Output {
+  'requestId': (string);
+}

@@ -1,0 +1,95 @@
+// Original file: proto/m2/v1/coordinator.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { AbortRequest as _m2_v1_AbortRequest, AbortRequest__Output as _m2_v1_AbortRequest__Output } from '../../m2/v1/AbortRequest.ts';
+import type { AbortResponse as _m2_v1_AbortResponse, AbortResponse__Output as _m2_v1_AbortResponse__Output } from '../../m2/v1/AbortResponse.ts';
+import type { GenerateRequest as _m2_v1_GenerateRequest, GenerateRequest__Output as _m2_v1_GenerateRequest__Output } from '../../m2/v1/GenerateRequest.ts';
+import type { GenerateResponse as _m2_v1_GenerateResponse, GenerateResponse__Output as _m2_v1_GenerateResponse__Output } from '../../m2/v1/GenerateResponse.ts';
+import type { StatsRequest as _m2_v1_StatsRequest, StatsRequest__Output as _m2_v1_StatsRequest__Output } from '../../m2/v1/StatsRequest.ts';
+import type { StatsResponse as _m2_v1_StatsResponse, StatsResponse__Output as _m2_v1_StatsResponse__Output } from '../../m2/v1/StatsResponse.ts';
+
+/**
+ * CoordinatorService: router -> the coordinator of one model replica (one TP group).
+ * 
+ * The coordinator admits requests into its running batch (continuous batching, chunked
+ * prefill), owns the paged KV cache and prefix cache, detokenizes incrementally and applies
+ * stop conditions, so finish reasons and usage are exact.
+ */
+export interface CoordinatorServiceClient extends grpc.Client {
+  /**
+   * Aborts a request by id (same effect as cancelling its Generate call).
+   */
+  Abort(argument: _m2_v1_AbortRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_m2_v1_AbortResponse__Output>): grpc.ClientUnaryCall;
+  Abort(argument: _m2_v1_AbortRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_m2_v1_AbortResponse__Output>): grpc.ClientUnaryCall;
+  Abort(argument: _m2_v1_AbortRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_m2_v1_AbortResponse__Output>): grpc.ClientUnaryCall;
+  Abort(argument: _m2_v1_AbortRequest, callback: grpc.requestCallback<_m2_v1_AbortResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Aborts a request by id (same effect as cancelling its Generate call).
+   */
+  abort(argument: _m2_v1_AbortRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_m2_v1_AbortResponse__Output>): grpc.ClientUnaryCall;
+  abort(argument: _m2_v1_AbortRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_m2_v1_AbortResponse__Output>): grpc.ClientUnaryCall;
+  abort(argument: _m2_v1_AbortRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_m2_v1_AbortResponse__Output>): grpc.ClientUnaryCall;
+  abort(argument: _m2_v1_AbortRequest, callback: grpc.requestCallback<_m2_v1_AbortResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Generates for one request; the stream ends with a message carrying finish_reason for
+   * every choice. Cancelling the call aborts the request and frees its KV blocks.
+   */
+  Generate(argument: _m2_v1_GenerateRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_m2_v1_GenerateResponse__Output>;
+  Generate(argument: _m2_v1_GenerateRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_m2_v1_GenerateResponse__Output>;
+  /**
+   * Generates for one request; the stream ends with a message carrying finish_reason for
+   * every choice. Cancelling the call aborts the request and frees its KV blocks.
+   */
+  generate(argument: _m2_v1_GenerateRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_m2_v1_GenerateResponse__Output>;
+  generate(argument: _m2_v1_GenerateRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_m2_v1_GenerateResponse__Output>;
+  
+  /**
+   * Load and cache state, for routing and autoscaling.
+   */
+  Stats(argument: _m2_v1_StatsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_m2_v1_StatsResponse__Output>): grpc.ClientUnaryCall;
+  Stats(argument: _m2_v1_StatsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_m2_v1_StatsResponse__Output>): grpc.ClientUnaryCall;
+  Stats(argument: _m2_v1_StatsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_m2_v1_StatsResponse__Output>): grpc.ClientUnaryCall;
+  Stats(argument: _m2_v1_StatsRequest, callback: grpc.requestCallback<_m2_v1_StatsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Load and cache state, for routing and autoscaling.
+   */
+  stats(argument: _m2_v1_StatsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_m2_v1_StatsResponse__Output>): grpc.ClientUnaryCall;
+  stats(argument: _m2_v1_StatsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_m2_v1_StatsResponse__Output>): grpc.ClientUnaryCall;
+  stats(argument: _m2_v1_StatsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_m2_v1_StatsResponse__Output>): grpc.ClientUnaryCall;
+  stats(argument: _m2_v1_StatsRequest, callback: grpc.requestCallback<_m2_v1_StatsResponse__Output>): grpc.ClientUnaryCall;
+  
+}
+
+/**
+ * CoordinatorService: router -> the coordinator of one model replica (one TP group).
+ * 
+ * The coordinator admits requests into its running batch (continuous batching, chunked
+ * prefill), owns the paged KV cache and prefix cache, detokenizes incrementally and applies
+ * stop conditions, so finish reasons and usage are exact.
+ */
+export interface CoordinatorServiceHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * Aborts a request by id (same effect as cancelling its Generate call).
+   */
+  Abort: grpc.handleUnaryCall<_m2_v1_AbortRequest__Output, _m2_v1_AbortResponse>;
+  
+  /**
+   * Generates for one request; the stream ends with a message carrying finish_reason for
+   * every choice. Cancelling the call aborts the request and frees its KV blocks.
+   */
+  Generate: grpc.handleServerStreamingCall<_m2_v1_GenerateRequest__Output, _m2_v1_GenerateResponse>;
+  
+  /**
+   * Load and cache state, for routing and autoscaling.
+   */
+  Stats: grpc.handleUnaryCall<_m2_v1_StatsRequest__Output, _m2_v1_StatsResponse>;
+  
+}
+
+export interface CoordinatorServiceDefinition extends grpc.ServiceDefinition {
+  Abort: MethodDefinition<_m2_v1_AbortRequest, _m2_v1_AbortResponse, _m2_v1_AbortRequest__Output, _m2_v1_AbortResponse__Output>
+  Generate: MethodDefinition<_m2_v1_GenerateRequest, _m2_v1_GenerateResponse, _m2_v1_GenerateRequest__Output, _m2_v1_GenerateResponse__Output>
+  Stats: MethodDefinition<_m2_v1_StatsRequest, _m2_v1_StatsResponse, _m2_v1_StatsRequest__Output, _m2_v1_StatsResponse__Output>
+}
