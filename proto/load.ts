@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType as WorkerProto } from './gen/worker.ts';
 import type { ProtoGrpcType as CoordinatorProto } from './gen/coordinator.ts';
+import type { ProtoGrpcType as GenerateProto } from './gen/generate.ts';
 
 export const PROTO_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -28,4 +29,8 @@ export function loadWorkerProto(): WorkerProto {
 
 export function loadCoordinatorProto(): CoordinatorProto {
   return load<CoordinatorProto>('m2/v1/coordinator.proto');
+}
+
+export function loadGenerateProto(): GenerateProto {
+  return load<GenerateProto>('m2/v1/generate.proto');
 }

@@ -1,12 +1,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
-import type { AbortRequest as _m2_v1_AbortRequest, AbortRequest__Output as _m2_v1_AbortRequest__Output } from './m2/v1/AbortRequest.ts';
-import type { AbortResponse as _m2_v1_AbortResponse, AbortResponse__Output as _m2_v1_AbortResponse__Output } from './m2/v1/AbortResponse.ts';
 import type { ChoiceDelta as _m2_v1_ChoiceDelta, ChoiceDelta__Output as _m2_v1_ChoiceDelta__Output } from './m2/v1/ChoiceDelta.ts';
 import type { CoordinatorServiceClient as _m2_v1_CoordinatorServiceClient, CoordinatorServiceDefinition as _m2_v1_CoordinatorServiceDefinition } from './m2/v1/CoordinatorService.ts';
-import type { GenerateRequest as _m2_v1_GenerateRequest, GenerateRequest__Output as _m2_v1_GenerateRequest__Output } from './m2/v1/GenerateRequest.ts';
-import type { GenerateResponse as _m2_v1_GenerateResponse, GenerateResponse__Output as _m2_v1_GenerateResponse__Output } from './m2/v1/GenerateResponse.ts';
+import type { EngineAbortRequest as _m2_v1_EngineAbortRequest, EngineAbortRequest__Output as _m2_v1_EngineAbortRequest__Output } from './m2/v1/EngineAbortRequest.ts';
+import type { EngineAbortResponse as _m2_v1_EngineAbortResponse, EngineAbortResponse__Output as _m2_v1_EngineAbortResponse__Output } from './m2/v1/EngineAbortResponse.ts';
+import type { EngineGenerateRequest as _m2_v1_EngineGenerateRequest, EngineGenerateRequest__Output as _m2_v1_EngineGenerateRequest__Output } from './m2/v1/EngineGenerateRequest.ts';
+import type { EngineGenerateResponse as _m2_v1_EngineGenerateResponse, EngineGenerateResponse__Output as _m2_v1_EngineGenerateResponse__Output } from './m2/v1/EngineGenerateResponse.ts';
 import type { HealthRequest as _m2_v1_HealthRequest, HealthRequest__Output as _m2_v1_HealthRequest__Output } from './m2/v1/HealthRequest.ts';
 import type { HealthResponse as _m2_v1_HealthResponse, HealthResponse__Output as _m2_v1_HealthResponse__Output } from './m2/v1/HealthResponse.ts';
 import type { LoadRequest as _m2_v1_LoadRequest, LoadRequest__Output as _m2_v1_LoadRequest__Output } from './m2/v1/LoadRequest.ts';
@@ -38,8 +38,6 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   m2: {
     v1: {
-      AbortRequest: MessageTypeDefinition<_m2_v1_AbortRequest, _m2_v1_AbortRequest__Output>
-      AbortResponse: MessageTypeDefinition<_m2_v1_AbortResponse, _m2_v1_AbortResponse__Output>
       ChoiceDelta: MessageTypeDefinition<_m2_v1_ChoiceDelta, _m2_v1_ChoiceDelta__Output>
       CollectiveKind: EnumTypeDefinition
       /**
@@ -50,8 +48,10 @@ export interface ProtoGrpcType {
        * stop conditions, so finish reasons and usage are exact.
        */
       CoordinatorService: SubtypeConstructor<typeof grpc.Client, _m2_v1_CoordinatorServiceClient> & { service: _m2_v1_CoordinatorServiceDefinition }
-      GenerateRequest: MessageTypeDefinition<_m2_v1_GenerateRequest, _m2_v1_GenerateRequest__Output>
-      GenerateResponse: MessageTypeDefinition<_m2_v1_GenerateResponse, _m2_v1_GenerateResponse__Output>
+      EngineAbortRequest: MessageTypeDefinition<_m2_v1_EngineAbortRequest, _m2_v1_EngineAbortRequest__Output>
+      EngineAbortResponse: MessageTypeDefinition<_m2_v1_EngineAbortResponse, _m2_v1_EngineAbortResponse__Output>
+      EngineGenerateRequest: MessageTypeDefinition<_m2_v1_EngineGenerateRequest, _m2_v1_EngineGenerateRequest__Output>
+      EngineGenerateResponse: MessageTypeDefinition<_m2_v1_EngineGenerateResponse, _m2_v1_EngineGenerateResponse__Output>
       HealthRequest: MessageTypeDefinition<_m2_v1_HealthRequest, _m2_v1_HealthRequest__Output>
       HealthResponse: MessageTypeDefinition<_m2_v1_HealthResponse, _m2_v1_HealthResponse__Output>
       LoadRequest: MessageTypeDefinition<_m2_v1_LoadRequest, _m2_v1_LoadRequest__Output>

@@ -1,4 +1,4 @@
-// Original file: proto/m2/v1/coordinator.proto
+// Original file: proto/m2/v1/generate.proto
 
 
 export interface AbortRequest {

@@ -1,16 +1,10 @@
-// Original file: proto/m2/v1/coordinator.proto
+// Original file: proto/m2/v1/generate.proto
 
 
 export interface AbortResponse {
-  /**
-   * False if no such request was running or waiting.
-   */
   'found'?: (boolean);
 }
 
 export interface AbortResponse__Output {
-  /**
-   * False if no such request was running or waiting.
-   */
   'found': (boolean);
 }

@@ -1,43 +1,63 @@
-// Original file: proto/m2/v1/coordinator.proto
+// Original file: proto/m2/v1/generate.proto
 
-import type { RequestParams as _m2_v1_RequestParams, RequestParams__Output as _m2_v1_RequestParams__Output } from '../../m2/v1/RequestParams.ts';
+import type { ChatInput as _m2_v1_ChatInput, ChatInput__Output as _m2_v1_ChatInput__Output } from '../../m2/v1/ChatInput.ts';
+import type { TokenIds as _m2_v1_TokenIds, TokenIds__Output as _m2_v1_TokenIds__Output } from '../../m2/v1/TokenIds.ts';
+import type { GenerationParams as _m2_v1_GenerationParams, GenerationParams__Output as _m2_v1_GenerationParams__Output } from '../../m2/v1/GenerationParams.ts';
 
 export interface GenerateRequest {
   /**
-   * Caller-chosen unique id (the router's request id); Abort refers to it.
+   * Optional caller-chosen id (default: generated); Abort refers to it.
    */
   'requestId'?: (string);
   /**
-   * The prompt, already templated and tokenized by the router.
+   * Served model name; empty = the default model.
    */
-  'promptTokenIds'?: (number)[];
-  'params'?: (_m2_v1_RequestParams | null);
+  'model'?: (string);
   /**
-   * Session id for logging; the router uses it for affinity.
+   * Raw completion prompt (no template).
+   */
+  'text'?: (string);
+  /**
+   * Chat messages, rendered with the model's chat template.
+   */
+  'chat'?: (_m2_v1_ChatInput | null);
+  /**
+   * Pre-tokenized prompt.
+   */
+  'tokenIds'?: (_m2_v1_TokenIds | null);
+  'params'?: (_m2_v1_GenerationParams | null);
+  /**
+   * Conversation id: requests of one session stick to one replica (its KV prefix).
    */
   'sessionId'?: (string);
-  /**
-   * Trace context (W3C traceparent) for spans.
-   */
-  'traceparent'?: (string);
+  'input'?: "text"|"chat"|"tokenIds";
 }
 
 export interface GenerateRequest__Output {
   /**
-   * Caller-chosen unique id (the router's request id); Abort refers to it.
+   * Optional caller-chosen id (default: generated); Abort refers to it.
    */
   'requestId': (string);
   /**
-   * The prompt, already templated and tokenized by the router.
+   * Served model name; empty = the default model.
    */
-  'promptTokenIds': (number)[];
-  'params': (_m2_v1_RequestParams__Output | null);
+  'model': (string);
   /**
-   * Session id for logging; the router uses it for affinity.
+   * Raw completion prompt (no template).
+   */
+  'text'?: (string);
+  /**
+   * Chat messages, rendered with the model's chat template.
+   */
+  'chat'?: (_m2_v1_ChatInput__Output | null);
+  /**
+   * Pre-tokenized prompt.
+   */
+  'tokenIds'?: (_m2_v1_TokenIds__Output | null);
+  'params': (_m2_v1_GenerationParams__Output | null);
+  /**
+   * Conversation id: requests of one session stick to one replica (its KV prefix).
    */
   'sessionId': (string);
-  /**
-   * Trace context (W3C traceparent) for spans.
-   */
-  'traceparent': (string);
+  'input'?: "text"|"chat"|"tokenIds";
 }

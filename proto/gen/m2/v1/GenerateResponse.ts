@@ -1,34 +1,22 @@
-// Original file: proto/m2/v1/coordinator.proto
+// Original file: proto/m2/v1/generate.proto
 
-import type { ChoiceDelta as _m2_v1_ChoiceDelta, ChoiceDelta__Output as _m2_v1_ChoiceDelta__Output } from '../../m2/v1/ChoiceDelta.ts';
-import type { Usage as _m2_v1_Usage, Usage__Output as _m2_v1_Usage__Output } from '../../m2/v1/Usage.ts';
+import type { ChoiceUpdate as _m2_v1_ChoiceUpdate, ChoiceUpdate__Output as _m2_v1_ChoiceUpdate__Output } from '../../m2/v1/ChoiceUpdate.ts';
+import type { UsageInfo as _m2_v1_UsageInfo, UsageInfo__Output as _m2_v1_UsageInfo__Output } from '../../m2/v1/UsageInfo.ts';
 
 export interface GenerateResponse {
   'requestId'?: (string);
-  'choices'?: (_m2_v1_ChoiceDelta)[];
+  'choices'?: (_m2_v1_ChoiceUpdate)[];
   /**
-   * On the final message only.
+   * On the last message.
    */
-  'usage'?: (_m2_v1_Usage | null);
-  /**
-   * Timings (seconds) on the final message: queued, first token, end to end.
-   */
-  'queueSeconds'?: (number | string);
-  'ttftSeconds'?: (number | string);
-  'e2eSeconds'?: (number | string);
+  'usage'?: (_m2_v1_UsageInfo | null);
 }
 
 export interface GenerateResponse__Output {
   'requestId': (string);
-  'choices': (_m2_v1_ChoiceDelta__Output)[];
+  'choices': (_m2_v1_ChoiceUpdate__Output)[];
   /**
-   * On the final message only.
+   * On the last message.
    */
-  'usage': (_m2_v1_Usage__Output | null);
-  /**
-   * Timings (seconds) on the final message: queued, first token, end to end.
-   */
-  'queueSeconds': (number);
-  'ttftSeconds': (number);
-  'e2eSeconds': (number);
+  'usage': (_m2_v1_UsageInfo__Output | null);
 }
