@@ -4,8 +4,6 @@
 #include "cpu_features.h"
 
 namespace m2 { void register_sampling(Napi::Env env, Napi::Object exports); }
-namespace m2 { void register_collective(Napi::Env env, Napi::Object exports); }
-namespace m2 { void register_model_exports(Napi::Env env, Napi::Object exports); }
 
 namespace {
 
@@ -26,8 +24,6 @@ Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs));
   m2::register_sampling(env, exports);
-  m2::register_collective(env, exports);
-  m2::register_model_exports(env, exports);
   return exports;
 }
 
