@@ -58,18 +58,19 @@ function tokenString(value: unknown): string | undefined {
   return undefined;
 }
 
-/** `chat_template` is a string, or a list of named templates (then "default" is the chat one). */
+/**
+ * As transformers loads it: a `chat_template.jinja` beside the config wins (newer transformers save
+ * it there); else the config's `chat_template`, a string or a list of named templates ("default").
+ */
 function chatTemplateOf(config: JsonObject, dir: string): string | undefined {
+  const file = join(dir, 'chat_template.jinja');
+  if (existsSync(file)) return readFileSync(file, 'utf8');
   const raw = config.chat_template;
   if (typeof raw === 'string') return raw;
-  if (Array.isArray(raw)) {
-    const named = raw.find((t): t is { name: string; template: string } =>
-      typeof t === 'object' && t !== null && t.name === 'default' && typeof t.template === 'string');
-    if (named) return named.template;
-  }
-  // Newer transformers save the template next to the config instead of inside it.
-  const file = join(dir, 'chat_template.jinja');
-  return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  if (!Array.isArray(raw)) return undefined;
+  const named = raw.find((t): t is { name: string; template: string } =>
+    typeof t === 'object' && t !== null && t.name === 'default' && typeof t.template === 'string');
+  return named?.template;
 }
 
 /** eos ids named by generation_config.json (a number or a list), when the folder has one. */
@@ -82,6 +83,8 @@ function generationEosIds(dir: string): number[] {
 }
 
 export class QwenTokenizer {
+  static readonly THINK_START_ID = THINK_START_ID;
+  static readonly THINK_END_ID = THINK_END_ID;
   readonly vocabSize: number;
   /** Ids that end generation: the config's eos token, generation_config's eos ids, `<|endoftext|>`. */
   readonly eosTokenIds: readonly number[];

@@ -51,6 +51,7 @@ test('decode matches Python decode, with and without special tokens, and round-t
 test('vocabulary facts: size, think ids, eos ids, template', () => {
   assert.equal(tokenizer.vocabSize, fixture.vocabSize);
   assert.equal(tokenizer.tokenToId('<think>'), THINK_START_ID);
+  assert.equal(QwenTokenizer.THINK_END_ID, THINK_END_ID);
   assert.equal(tokenizer.idToToken(THINK_END_ID), '</think>');
   assert.equal(tokenizer.tokenToId('no such token'), undefined);
   assert.deepEqual(tokenizer.eosTokenIds, [151643, 151645]);
@@ -79,12 +80,13 @@ test('missing or corrupt files name the file', () => {
   });
 });
 
-test('chat template: from the config, a named list, or chat_template.jinja; eos from generation_config', () => {
+test('chat template: chat_template.jinja first, else the config (string or named list); eos from generation_config', () => {
   withModelDir((dir) => {
     copyBundled(dir, (c) => { c.chat_template = [{ name: 'tool_use', template: 'T' }, { name: 'default', template: 'D' }]; });
     assert.equal(QwenTokenizer.fromModelDir(dir).chatTemplate, 'D');
     copyBundled(dir, (c) => { delete c.chat_template; });
     assert.equal(QwenTokenizer.fromModelDir(dir).chatTemplate, undefined);
+    copyBundled(dir);
     writeFileSync(join(dir, 'chat_template.jinja'), 'J');
     writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: [151645, 151643, 151658] }));
     const loaded = QwenTokenizer.fromModelDir(dir);
