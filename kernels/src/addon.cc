@@ -4,6 +4,7 @@
 #include "cpu_features.h"
 
 namespace m2 { void register_sampling(Napi::Env env, Napi::Object exports); }
+namespace m2 { void register_collective(Napi::Env env, Napi::Object exports); }
 
 namespace {
 
@@ -24,6 +25,7 @@ Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs));
   m2::register_sampling(env, exports);
+  m2::register_collective(env, exports);
   return exports;
 }
 

@@ -10,9 +10,18 @@
 
 namespace m2 {
 
+/// Thrown by every collective failure. `code()` is stable (surfaced to JS as `err.code`):
+/// ERR_COLLECTIVE_TIMEOUT (a deadline passed), ERR_COLLECTIVE_PEER_LOST (a peer died or closed
+/// its connection), ERR_COLLECTIVE (setup, protocol or usage errors). After any error the group
+/// is broken: later calls throw too, and the group must be rebuilt.
 class CollectiveError : public std::runtime_error {
  public:
-  explicit CollectiveError(const std::string& what) : std::runtime_error(what) {}
+  explicit CollectiveError(const std::string& what, const char* code = "ERR_COLLECTIVE")
+      : std::runtime_error(what), code_(code) {}
+  const char* code() const { return code_; }
+
+ private:
+  const char* code_;
 };
 
 class Collective {
