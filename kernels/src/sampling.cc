@@ -40,6 +40,7 @@ M2_AVX2 inline __m256 exp8(__m256 x) {
 // Lanes i..i+7 of the row; ids at or past n, or cleared in `allowed`, read as -inf.
 M2_AVX2 inline __m256 load8(const float* row, int32_t i, int32_t n, const uint32_t* allowed, __m256i& keep) {
   keep = _mm256_set1_epi32(-1);
+  if (allowed == nullptr && n - i >= 8) return _mm256_loadu_ps(row + i);
   if (n - i < 8) keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - i), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   if (allowed != nullptr) {
     const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
@@ -50,10 +51,14 @@ M2_AVX2 inline __m256 load8(const float* row, int32_t i, int32_t n, const uint32
   return _mm256_blendv_ps(_mm256_set1_ps(kNegInf), v, _mm256_castsi256_ps(keep));
 }
 
-M2_AVX2 inline double sum8(__m256 w) {
+M2_AVX2 inline __m256d widen_add(__m256d acc, __m256 w) {
+  return _mm256_add_pd(_mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(w))),
+                       _mm256_cvtps_pd(_mm256_extractf128_ps(w, 1)));
+}
+
+M2_AVX2 inline double reduce4(__m256d acc) {
   alignas(32) double lanes[4];
-  _mm256_store_pd(lanes, _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(w)),
-                                       _mm256_cvtps_pd(_mm256_extractf128_ps(w, 1))));
+  _mm256_store_pd(lanes, acc);
   return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 }
 
@@ -73,15 +78,25 @@ M2_AVX2 float max_logit(const float* row, int32_t n, const uint32_t* allowed) {
   return *std::max_element(lanes, lanes + 8);
 }
 
+// Lowest allowed id whose logit equals `value` (-1 when none).
+M2_AVX2 int32_t first_equal(const float* row, int32_t n, const uint32_t* allowed, float value) {
+  for (int32_t i = 0; i < n; i += 8) {
+    __m256i keep;
+    const int hits = _mm256_movemask_ps(_mm256_cmp_ps(load8(row, i, n, allowed, keep), _mm256_set1_ps(value), _CMP_EQ_OQ));
+    if (hits != 0) return i + __builtin_ctz(static_cast<unsigned>(hits));
+  }
+  return -1;
+}
+
 // log(sum(exp(row - max))) + max over every id.
 M2_AVX2 double log_sum_exp(const float* row, int32_t n, float max) {
-  double sum = 0.0;
+  __m256d sum = _mm256_setzero_pd();
   const __m256 m = _mm256_set1_ps(max);
   for (int32_t i = 0; i < n; i += 8) {
     __m256i keep;
-    sum += sum8(exp8(_mm256_sub_ps(load8(row, i, n, nullptr, keep), m)));
+    sum = widen_add(sum, exp8(_mm256_sub_ps(load8(row, i, n, nullptr, keep), m)));
   }
-  return std::log(sum) + max;
+  return std::log(reduce4(sum)) + max;
 }
 
 // weights[i] = exp((row[i] - max) / temperature), zeroed when disallowed or below min_p;
@@ -91,7 +106,7 @@ M2_AVX2 void fill_weights(const float* row, int32_t n, const uint32_t* allowed, 
   const __m256 m = _mm256_set1_ps(max), t = _mm256_set1_ps(temperature), floor_w = _mm256_set1_ps(min_p);
   for (int32_t start = 0; start < n; start += kWeightChunk) {
     const int32_t end = std::min(n, start + kWeightChunk);
-    double mass = 0.0;
+    __m256d mass = _mm256_setzero_pd();
     for (int32_t i = start; i < end; i += 8) {
       __m256i keep;
       __m256 w = exp8(_mm256_div_ps(_mm256_sub_ps(load8(row, i, n, allowed, keep), m), t));
@@ -102,16 +117,23 @@ M2_AVX2 void fill_weights(const float* row, int32_t n, const uint32_t* allowed, 
       } else {
         _mm256_storeu_ps(weights + i, w);
       }
-      mass += sum8(w);
+      mass = widen_add(mass, w);
     }
-    chunk_mass[start / kWeightChunk] = mass;
+    chunk_mass[start / kWeightChunk] = reduce4(mass);
   }
 }
 
-// Keeps the `n` largest raw logits (ties to the lower id) as descending logprobs.
-void top_raw_logprobs(const float* row, int32_t vocab, int32_t n, double lse, SampleResult& out) {
+// Keeps the `n` largest raw logits (ties to the lower id) as descending logprobs. Blocks of 8
+// with nothing above the current n-th largest are skipped with one vector compare.
+M2_AVX2 void top_raw_logprobs(const float* row, int32_t vocab, int32_t n, double lse, SampleResult& out) {
   int32_t filled = 0;
   for (int32_t id = 0; id < vocab; ++id) {
+    if ((id & 7) == 0 && filled == n && vocab - id >= 8 &&
+        _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row + id), _mm256_set1_ps(out.top_logprobs[n - 1]),
+                                         _CMP_GT_OQ)) == 0) {
+      id += 7;
+      continue;
+    }
     const float v = row[id];
     if (filled == n && !(v > out.top_logprobs[n - 1])) continue;
     int32_t at = filled == n ? n - 1 : filled++;
@@ -182,13 +204,7 @@ SampleResult sample_row(float* logits, int32_t vocab_size, const SamplingParams&
                         "ERR_SAMPLING_NO_TOKEN");
   }
   if (params.temperature == 0.0f) {
-    const uint32_t* allowed = params.allowed_bitmask;
-    for (int32_t id = 0; id < vocab_size; ++id) {
-      if (logits[id] == max && (allowed == nullptr || (allowed[id >> 5] >> (id & 31) & 1u))) {
-        out.token = id;
-        break;
-      }
-    }
+    out.token = first_equal(logits, vocab_size, params.allowed_bitmask, max);
   } else {
     scratch.weights.resize(vocab_size);
     scratch.chunk_mass.resize((vocab_size + kWeightChunk - 1) / kWeightChunk);

@@ -1,5 +1,7 @@
 // The random draw of sample_row: top-k / top-p narrowing over the few largest weights and the
 // inverse-CDF walk in ascending id order, both driven by one counter-based uniform.
+#include <immintrin.h>
+
 #include <algorithm>
 
 #include "sampling.h"
@@ -28,6 +30,13 @@ int32_t last_positive(const float* weights, int32_t begin, int32_t end) {
   throw SamplingError("sampling: no token is left to sample", "ERR_SAMPLING_NO_TOKEN");
 }
 
+__attribute__((target("avx2"))) bool any_at_least(const float* w, float threshold) {
+  const __m256 v = _mm256_loadu_ps(w);
+  const __m256 t = _mm256_set1_ps(threshold);
+  return _mm256_movemask_ps(_mm256_and_ps(_mm256_cmp_ps(v, t, _CMP_GE_OQ),
+                                          _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ))) != 0;
+}
+
 // Fills `candidates` with every weight at or above a threshold, lowering it until the set surely
 // contains the `k` heaviest ids (or, when `mass_needed` > 0, that much of the mass).
 void gather_heaviest(const float* weights, int32_t vocab_size, size_t k, double mass_needed,
@@ -35,11 +44,15 @@ void gather_heaviest(const float* weights, int32_t vocab_size, size_t k, double 
   for (float threshold = 1e-3f;; threshold = threshold > 1e-30f ? threshold * 1e-3f : 0.0f) {
     candidates.clear();
     double mass = 0.0;
-    for (int32_t id = 0; id < vocab_size; ++id) {
-      const float w = weights[id];
-      if (w > 0.0f && w >= threshold) {
-        candidates.push_back({w, id});
-        mass += w;
+    for (int32_t block = 0; block < vocab_size; block += 8) {
+      const int32_t end = std::min(vocab_size, block + 8);
+      if (end - block == 8 && !any_at_least(weights + block, threshold)) continue;
+      for (int32_t id = block; id < end; ++id) {
+        const float w = weights[id];
+        if (w > 0.0f && w >= threshold) {
+          candidates.push_back({w, id});
+          mass += w;
+        }
       }
     }
     if (threshold == 0.0f || (candidates.size() >= k && mass >= mass_needed)) return;
