@@ -212,8 +212,8 @@ SampleResult sample_row(float* logits, int32_t vocab_size, const SamplingParams&
                  scratch.weights.data(), scratch.chunk_mass.data());
     const double u = counter_uniform(params.seed, params.choice_index, position);
     const bool narrowed = (params.top_k > 0 && params.top_k < vocab_size) || params.top_p < 1.0f;
-    out.token = narrowed ? draw_from_top(params, scratch.weights.data(), scratch.chunk_mass.data(),
-                                                vocab_size, u, scratch.candidates)
+    out.token = narrowed ? draw_from_top(params, scratch.weights.data(), scratch.chunk_mass.data(), vocab_size, u,
+                                         scratch.candidates)
                          : draw_from_weights(scratch.weights.data(), scratch.chunk_mass.data(), vocab_size, u);
   }
   if (params.logprobs >= 0) out.logprob = static_cast<float>(raw_logit(logits, out.token, scratch.raw_edits) - lse);

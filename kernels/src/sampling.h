@@ -137,9 +137,10 @@ SampleResult sample_row(float* logits, int32_t vocab_size, const SamplingParams&
 /// Inverse CDF over ascending ids; returns the drawn id (only ids with weight > 0 are drawn).
 constexpr int32_t kWeightChunk = 1024;
 int32_t draw_from_weights(const float* weights, const double* chunk_mass, int32_t vocab_size, double u);
-/// Same, after top_k / top_p: only the largest weights are gathered and sorted.
-int32_t draw_from_top(const SamplingParams& params, const float* weights, const double* chunk_mass,
-                      int32_t vocab_size, double u, std::vector<SamplingScratch::Candidate>& candidates);
+/// Same, after top_k / top_p: the largest weights are gathered and the cut found by selection;
+/// weights and chunk_mass are then zeroed / recomputed past the cut before the walk.
+int32_t draw_from_top(const SamplingParams& params, float* weights, double* chunk_mass, int32_t vocab_size,
+                      double u, std::vector<SamplingScratch::Candidate>& candidates);
 
 /// Philox4x32-10 (Salmon et al., SC'11): counter-based, 4 words out per (counter, key).
 void philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);

@@ -1,5 +1,5 @@
-// The random draw of sample_row: top-k / top-p narrowing over the few largest weights and the
-// inverse-CDF walk in ascending id order, both driven by one counter-based uniform.
+// The random draw of sample_row: top-k / top-p narrowing (selection over the largest weights,
+// never a sort of the row) and the inverse-CDF walk in ascending id order over the survivors.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -59,6 +59,67 @@ void gather_heaviest(const float* weights, int32_t vocab_size, size_t k, double 
   }
 }
 
+// Weighted quickselect over candidates[0, n): reorders them so that the returned index j holds
+// the first element, in heavier-first order, whose inclusive prefix mass reaches `limit`, with
+// every heavier element before it. Expected O(n), against a full sort's O(n log n).
+size_t select_mass_prefix(std::vector<Candidate>& candidates, size_t n, double limit) {
+  size_t lo = 0, hi = n;
+  double above = 0.0;  // mass of candidates[0, lo), all heavier than the rest
+  while (hi - lo > 64) {
+    const size_t mid = lo + (hi - lo) / 2;
+    std::nth_element(candidates.begin() + lo, candidates.begin() + mid, candidates.begin() + hi, heavier);
+    double left = 0.0;
+    for (size_t j = lo; j < mid; ++j) left += candidates[j].weight;
+    if (above + left >= limit) {
+      hi = mid;
+    } else if (above + left + candidates[mid].weight >= limit) {
+      return mid;
+    } else {
+      above += left + candidates[mid].weight;
+      lo = mid + 1;
+    }
+  }
+  std::sort(candidates.begin() + lo, candidates.begin() + hi, heavier);
+  for (size_t j = lo; j < hi; ++j) {
+    above += candidates[j].weight;
+    if (above >= limit) return j;
+  }
+  return hi - 1;  // rounding: the prefix fell a few ulps short of the limit
+}
+
+// Zeroes every weight lighter than `cutoff` in (weight desc, id asc) order and recomputes the
+// chunk masses, so the inverse-CDF walk runs over the survivors only.
+__attribute__((target("avx2"))) void keep_heaviest(float* weights, double* chunk_mass, int32_t vocab_size,
+                                                   Candidate cutoff) {
+  const __m256 wc = _mm256_set1_ps(cutoff.weight);
+  const __m256i past_cut = _mm256_set1_epi32(cutoff.id);
+  for (int32_t start = 0; start < vocab_size; start += kWeightChunk) {
+    const int32_t end = std::min(vocab_size, start + kWeightChunk);
+    int32_t id = start;
+    __m256d mass = _mm256_setzero_pd();
+    for (; id + 8 <= end; id += 8) {
+      const __m256 w = _mm256_loadu_ps(weights + id);
+      const __m256i ids = _mm256_add_epi32(_mm256_set1_epi32(id), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      const __m256 tie_kept = _mm256_and_ps(_mm256_cmp_ps(w, wc, _CMP_EQ_OQ),
+                                            _mm256_castsi256_ps(_mm256_cmpgt_epi32(ids, past_cut)));
+      const __m256 kept = _mm256_andnot_ps(tie_kept, _mm256_cmp_ps(w, wc, _CMP_GE_OQ));
+      const __m256 w_kept = _mm256_and_ps(w, kept);
+      _mm256_storeu_ps(weights + id, w_kept);
+      mass = _mm256_add_pd(_mm256_add_pd(mass, _mm256_cvtps_pd(_mm256_castps256_ps128(w_kept))),
+                           _mm256_cvtps_pd(_mm256_extractf128_ps(w_kept, 1)));
+    }
+    alignas(32) double lanes[4];
+    _mm256_store_pd(lanes, mass);
+    double tail = 0.0;
+    for (; id < end; ++id) {
+      const float w = weights[id];
+      if (w < cutoff.weight || (w == cutoff.weight && id > cutoff.id)) weights[id] = 0.0f;
+      tail += weights[id];
+    }
+    chunk_mass[start / kWeightChunk] = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail;
+  }
+}
+
 }  // namespace
 
 int32_t draw_from_weights(const float* weights, const double* chunk_mass, int32_t vocab_size, double u) {
@@ -79,44 +140,31 @@ int32_t draw_from_weights(const float* weights, const double* chunk_mass, int32_
   return last_positive(weights, 0, vocab_size);
 }
 
-int32_t draw_from_top(const SamplingParams& params, const float* weights, const double* chunk_mass,
-                      int32_t vocab_size, double u, std::vector<Candidate>& candidates) {
+int32_t draw_from_top(const SamplingParams& params, float* weights, double* chunk_mass, int32_t vocab_size,
+                      double u, std::vector<Candidate>& candidates) {
   const bool top_k = params.top_k > 0 && params.top_k < vocab_size;
   const size_t k = top_k ? static_cast<size_t>(params.top_k) : 1;
   const double total = total_mass(chunk_mass, vocab_size);
   gather_heaviest(weights, vocab_size, k, top_k ? 0.0 : params.top_p * total, candidates);
 
-  size_t kept = candidates.size();
-  if (top_k) {
-    kept = std::min(k, kept);
-    std::partial_sort(candidates.begin(), candidates.begin() + kept, candidates.end(), heavier);
+  // candidates[cut] becomes the lightest survivor, with every heavier survivor before it.
+  size_t cut = candidates.size() - 1;
+  if (top_k && k < candidates.size()) {
+    std::nth_element(candidates.begin(), candidates.begin() + (k - 1), candidates.end(), heavier);
+    cut = k - 1;
   } else {
-    std::sort(candidates.begin(), candidates.end(), heavier);
+    std::iter_swap(std::max_element(candidates.begin(), candidates.end(), heavier), candidates.end() - 1);
   }
   if (params.top_p < 1.0f) {
     double mass = total;
     if (top_k) {
       mass = 0.0;
-      for (size_t j = 0; j < kept; ++j) mass += candidates[j].weight;
+      for (size_t j = 0; j <= cut; ++j) mass += candidates[j].weight;
     }
-    const double limit = params.top_p * mass;
-    double before = 0.0;
-    size_t j = 0;
-    for (; j < kept && before < limit; ++j) before += candidates[j].weight;
-    kept = j;
+    cut = select_mass_prefix(candidates, cut + 1, params.top_p * mass);
   }
-
-  std::sort(candidates.begin(), candidates.begin() + kept,
-            [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
-  double sum = 0.0;
-  for (size_t j = 0; j < kept; ++j) sum += candidates[j].weight;
-  const double target = u * sum;
-  double cum = 0.0;
-  for (size_t j = 0; j < kept; ++j) {
-    cum += candidates[j].weight;
-    if (cum > target) return candidates[j].id;
-  }
-  return candidates[kept - 1].id;
+  keep_heaviest(weights, chunk_mass, vocab_size, candidates[cut]);
+  return draw_from_weights(weights, chunk_mass, vocab_size, u);
 }
 
 }  // namespace m2

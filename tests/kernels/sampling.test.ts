@@ -180,6 +180,23 @@ test('matches the JS reference over odd vocab sizes, ties and every parameter', 
   assert.ok(cases > 350, `compared ${cases} cases`);
 });
 
+test('flat rows over a large vocabulary (top-p by selection, not sorting) match the reference', () => {
+  const rand = mulberry32(99);
+  const vocab = 20011;
+  const logits = randomLogits(rand, vocab, false);
+  const options: SamplingOptions[] = [
+    { temperature: 1, topP: 0.5, seed: 4n },
+    { temperature: 2, topP: 0.95, minP: 0.01, seed: 5n },
+    { temperature: 1, topK: 3000, topP: 0.8, seed: 6n },
+    { temperature: 1, topK: 7000, seed: 7n },
+  ];
+  for (const o of options) {
+    for (let position = 0; position < 6; ++position) {
+      assertSameSample(sampleLogits(logits, o, position), referenceSample(logits, o, position), JSON.stringify({ ...o, seed: 0 }));
+    }
+  }
+});
+
 test('greedy breaks ties to the lowest id and ignores the seed', () => {
   const logits = Float32Array.from([1, 3, -2, 3, 3]);
   for (let seed = 0; seed < 5; ++seed) assert.equal(sampleLogits(logits, { seed }, 0).token, 1);
