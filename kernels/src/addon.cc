@@ -5,6 +5,7 @@
 
 namespace m2 { void register_sampling(Napi::Env env, Napi::Object exports); }
 namespace m2 { void register_collective(Napi::Env env, Napi::Object exports); }
+namespace m2 { void register_model_exports(Napi::Env env, Napi::Object exports); }
 
 namespace {
 
@@ -26,6 +27,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs));
   m2::register_sampling(env, exports);
   m2::register_collective(env, exports);
+  m2::register_model_exports(env, exports);
   return exports;
 }
 

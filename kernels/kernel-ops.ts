@@ -1,0 +1,40 @@
+// Single native kernels, synchronous, for unit tests against reference implementations and for
+// micro-benchmarks. The forward pass (kernels/model.ts) runs the same code without these hops.
+import { nativeAddon } from './addon.ts';
+import type { TensorDtypeName } from './model.ts';
+
+export interface AttentionSequenceInput {
+  numTokens: number;
+  /** Cached positions [0, contextLen) read through blockTable. */
+  contextLen: number;
+  blockTable: Int32Array;
+  /** Cache slots of the step's numTokens rows (already written). */
+  slots: Int32Array;
+  treeMask?: Uint8Array;
+}
+
+export interface PagedAttentionInput {
+  /** [tokens, qHeads * headDim] */
+  q: Float32Array;
+  qHeads: number;
+  kvHeads: number;
+  headDim: number;
+  blockSize: number;
+  /** [numBlocks, blockSize, kvHeads, headDim] each */
+  kCache: Float32Array;
+  vCache: Float32Array;
+  sequences: AttentionSequenceInput[];
+  threads: number;
+}
+
+export interface KernelOps {
+  /** y[rows, outFeatures] = x W^T + bias, W [outFeatures, inFeatures] in `dtype`. */
+  linear(x: Float32Array, rows: number, weights: Uint8Array, dtype: TensorDtypeName, outFeatures: number,
+    inFeatures: number, bias: Float32Array | null, threads: number): Float32Array;
+  rmsNorm(x: Float32Array, weight: Float32Array, eps: number, rows: number): Float32Array;
+  /** Rotate-half RoPE of one token's `heads` heads at `position`. */
+  rope(x: Float32Array, heads: number, invFreq: Float32Array, attentionScaling: number, position: number): Float32Array;
+  pagedAttention(input: PagedAttentionInput): Float32Array;
+}
+
+export const kernelOps: KernelOps = nativeAddon<{ kernelOps: KernelOps }>().kernelOps;

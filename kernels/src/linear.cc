@@ -1,0 +1,45 @@
+#include "linear.h"
+
+#include "cpu_features.h"
+
+namespace m2 {
+namespace {
+
+// Weight rows per task: small enough to balance two threads on a 896-wide projection, large
+// enough that the per-task overhead is noise next to the weight reads.
+constexpr int kRowsPerTask = 32;
+// Input rows per pass over a task's weight rows: keeps the x block cache-resident in prefill.
+constexpr int kRowsOfXPerPass = 64;
+
+using BlockKernel = void (*)(const LinearBlock&);
+
+BlockKernel select_kernel() {
+  const CpuFeatures& f = cpu_features();
+  if (f.avx512f && f.avx512bw && f.avx512vl) return linear_block_avx512;
+  if (f.avx2 && f.fma && f.f16c) return linear_block_avx2;
+  throw std::runtime_error("m2 kernels need a CPU with AVX2, FMA and F16C");
+}
+
+}  // namespace
+
+void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* jobs, int njobs) {
+  static const BlockKernel kernel = select_kernel();
+  int first_task[16 + 1];
+  if (njobs > 16) throw std::invalid_argument("linear: at most 16 jobs per call");
+  first_task[0] = 0;
+  for (int j = 0; j < njobs; ++j)
+    first_task[j + 1] = first_task[j] + (jobs[j].w->rows + kRowsPerTask - 1) / kRowsPerTask;
+  pool.run(first_task[njobs], [&](int task, int) {
+    int j = 0;
+    while (task >= first_task[j + 1]) ++j;
+    const LinearJob& job = jobs[j];
+    int n0 = (task - first_task[j]) * kRowsPerTask;
+    int n1 = n0 + kRowsPerTask < job.w->rows ? n0 + kRowsPerTask : job.w->rows;
+    for (int m0 = 0; m0 < M; m0 += kRowsOfXPerPass) {
+      int m1 = m0 + kRowsOfXPerPass < M ? m0 + kRowsOfXPerPass : M;
+      kernel({x, ldx, m0, m1, job.w, n0, n1, job.bias, job.y, job.ldy});
+    }
+  });
+}
+
+}  // namespace m2

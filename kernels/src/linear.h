@@ -1,0 +1,47 @@
+// Linear layers y = x W^T (+ b) with W kept in its checkpoint dtype (f32/f16/bf16) and f32
+// accumulation. Batch invariance: every output element is one dot product with a fixed
+// reduction order (vector lanes over k, a fixed horizontal sum, then a scalar tail), whatever
+// the number of rows M or the tile that computes it, so a token's result never depends on the
+// rest of the batch.
+#pragma once
+
+#include "dtype.h"
+#include "thread_pool.h"
+
+namespace m2 {
+
+/// A row-major weight matrix [rows = outputs, cols = inputs], borrowed (not owned).
+struct WeightMatrix {
+  const void* data = nullptr;
+  DType dtype = DType::F32;
+  int rows = 0;
+  int cols = 0;
+};
+
+/// One output of a shared-input linear: y[m, 0:w.rows] with row stride ldy.
+struct LinearJob {
+  const WeightMatrix* w;
+  const float* bias;  // nullable, w.rows floats
+  float* y;
+  int ldy;
+};
+
+/// The rectangle of outputs one task computes; what the ISA kernels receive.
+struct LinearBlock {
+  const float* x;
+  int ldx;
+  int m0, m1;
+  const WeightMatrix* w;
+  int n0, n1;
+  const float* bias;
+  float* y;
+  int ldy;
+};
+
+void linear_block_avx512(const LinearBlock& b);
+void linear_block_avx2(const LinearBlock& b);
+
+/// Runs every job over the same input x [M, K] (row stride ldx) in one pool dispatch.
+void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* jobs, int njobs);
+
+}  // namespace m2

@@ -1,0 +1,207 @@
+// JS face of the native model: `new NativeModel(options)`, setTensor (sync, copies), step (async:
+// the whole forward pass runs on a libuv worker thread, off the event loop), releaseSequence.
+#include <napi.h>
+
+#include <memory>
+#include <string>
+
+#include "model.h"
+#include "step_request_js.h"
+
+namespace m2 {
+
+void register_kernel_ops(Napi::Env env, Napi::Object exports);
+
+namespace {
+
+int int_field(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("NativeModel: '") + key + "' must be a number");
+  return v.As<Napi::Number>().Int32Value();
+}
+
+ModelShape parse_shape(const Napi::Object& o) {
+  ModelShape s;
+  s.hidden = int_field(o, "hiddenSize");
+  s.layers = int_field(o, "numLayers");
+  s.q_heads = int_field(o, "numHeads");
+  s.kv_heads = int_field(o, "numKvHeads");
+  s.head_dim = int_field(o, "headDim");
+  s.intermediate = int_field(o, "intermediateSize");
+  s.vocab = int_field(o, "vocabSize");
+  s.vocab_start = int_field(o, "vocabStart");
+  s.vocab_end = int_field(o, "vocabEnd");
+  s.rms_norm_eps = o.Get("rmsNormEps").As<Napi::Number>().FloatValue();
+  s.tie_word_embeddings = o.Get("tieWordEmbeddings").ToBoolean();
+  s.rope_attention_scaling = o.Get("ropeAttentionScaling").As<Napi::Number>().FloatValue();
+  s.rank = int_field(o, "rank");
+  s.world_size = int_field(o, "worldSize");
+  Napi::Value inv = o.Get("ropeInvFreq");
+  if (!inv.IsTypedArray() || inv.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(o.Env(), "NativeModel: 'ropeInvFreq' must be a Float32Array");
+  auto arr = inv.As<Napi::Float32Array>();
+  s.rope_inv_freq.assign(arr.Data(), arr.Data() + arr.ElementLength());
+  return s;
+}
+
+ModelLimits parse_limits(const Napi::Object& o) {
+  return ModelLimits{int_field(o, "threads"), int_field(o, "maxTokens"), int_field(o, "numBlocks"),
+                     int_field(o, "blockSize"), int_field(o, "maxModelLen")};
+}
+
+Napi::Error coded_error(Napi::Env env, const std::string& message, const std::string& code) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", code);
+  return e;
+}
+
+class NativeModel : public Napi::ObjectWrap<NativeModel> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeModel",
+                       {InstanceMethod("setTensor", &NativeModel::SetTensor),
+                        InstanceMethod("missingTensors", &NativeModel::MissingTensors),
+                        InstanceMethod("step", &NativeModel::Step),
+                        InstanceMethod("releaseSequence", &NativeModel::ReleaseSequence),
+                        InstanceMethod("weightBytesPerToken", &NativeModel::WeightBytesPerToken)});
+  }
+
+  explicit NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {
+    if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "NativeModel: options object required");
+    Napi::Object o = info[0].As<Napi::Object>();
+    if (!o.Get("shape").IsObject() || !o.Get("limits").IsObject())
+      throw Napi::TypeError::New(info.Env(), "NativeModel: options need 'shape' and 'limits'");
+    model_ = std::make_unique<Model>(parse_shape(o.Get("shape").As<Napi::Object>()),
+                                     parse_limits(o.Get("limits").As<Napi::Object>()), nullptr);
+  }
+
+  Model& model() { return *model_; }
+
+ private:
+  void Claim(Napi::Env env) {
+    if (!model_->try_claim()) throw coded_error(env, "NativeModel: a step is already running", "ERR_MODEL_BUSY");
+  }
+
+  Napi::Value SetTensor(const Napi::CallbackInfo& info) {
+    if (!info[0].IsString() || !info[1].IsTypedArray() || !info[2].IsString() || !info[3].IsArray())
+      throw Napi::TypeError::New(info.Env(), "setTensor(name, data: Uint8Array, dtype, shape: number[])");
+    auto data = info[1].As<Napi::TypedArray>();
+    Napi::Array dims = info[3].As<Napi::Array>();
+    std::vector<int64_t> shape;
+    for (uint32_t i = 0; i < dims.Length(); ++i) shape.push_back(dims.Get(i).As<Napi::Number>().Int64Value());
+    const uint8_t* bytes = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
+    Claim(info.Env());
+    try {
+      model_->weights().set(info[0].As<Napi::String>(), bytes, data.ByteLength(),
+                            parse_dtype(info[2].As<Napi::String>()), shape);
+    } catch (...) {
+      model_->release();
+      throw;
+    }
+    model_->release();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value MissingTensors(const Napi::CallbackInfo& info) {
+    std::vector<std::string> names = model_->weights().missing();
+    Napi::Array out = Napi::Array::New(info.Env(), names.size());
+    for (uint32_t i = 0; i < names.size(); ++i) out.Set(i, names[i]);
+    return out;
+  }
+
+  Napi::Value WeightBytesPerToken(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(model_->weights().bytes_per_token()));
+  }
+
+  Napi::Value ReleaseSequence(const Napi::CallbackInfo& info) {
+    Claim(info.Env());
+    model_->release_sequence(info[0].ToNumber().Int64Value());
+    model_->release();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Step(const Napi::CallbackInfo& info);
+
+  std::unique_ptr<Model> model_;
+};
+
+class StepWorker : public Napi::AsyncWorker {
+ public:
+  StepWorker(Napi::Env env, Napi::Object self, Model& model, Napi::Object request, StepRequest req)
+      : Napi::AsyncWorker(env, "m2:step"), deferred_(Napi::Promise::Deferred::New(env)), model_(model),
+        req_(std::move(req)) {
+    self_ = Napi::Persistent(self);
+    request_ = Napi::Persistent(request);
+    Napi::Value logits = request.Get("returnLogits");
+    result_ = Napi::Persistent(make_step_result(env, req_, model, !logits.IsUndefined() && logits.ToBoolean(), out_));
+  }
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      timings_ = model_.step(req_, out_);
+    } catch (const SamplingError& e) {
+      code_ = e.code();
+      SetError(e.what());
+    } catch (const CollectiveError& e) {
+      code_ = e.code();
+      SetError(e.what());
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+
+  void OnOK() override {
+    model_.release();
+    Napi::Object result = result_.Value();
+    result.Set("forwardNs", Napi::Number::New(Env(), static_cast<double>(timings_.forward_ns)));
+    result.Set("collectiveNs", Napi::Number::New(Env(), static_cast<double>(timings_.collective_ns)));
+    deferred_.Resolve(result);
+  }
+
+  void OnError(const Napi::Error& e) override {
+    model_.release();
+    deferred_.Reject(coded_error(Env(), e.Message(), code_).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Model& model_;
+  StepRequest req_;
+  StepOutputs out_;
+  StepTimings timings_;
+  std::string code_ = "ERR_STEP";
+  Napi::ObjectReference self_, request_, result_;
+};
+
+Napi::Value NativeModel::Step(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "step(request) needs a request object");
+  Napi::Object request = info[0].As<Napi::Object>();
+  std::vector<std::string> missing = model_->weights().missing();
+  if (!missing.empty())
+    throw coded_error(info.Env(), "NativeModel: tensor '" + missing[0] + "' (and " + std::to_string(missing.size() - 1) +
+                                      " more) not loaded", "ERR_MODEL_INCOMPLETE");
+  StepRequest req = parse_step_request(request, *model_);
+  try {
+    model_->validate(req);
+  } catch (const std::invalid_argument& e) {
+    throw coded_error(info.Env(), e.what(), "ERR_STEP_REQUEST");
+  } catch (const SamplingError& e) {
+    throw coded_error(info.Env(), e.what(), e.code());
+  }
+  Claim(info.Env());
+  auto* worker = new StepWorker(info.Env(), info.This().As<Napi::Object>(), *model_, request, std::move(req));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace
+
+void register_model_exports(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeModel", NativeModel::Define(env));
+  register_kernel_ops(env, exports);
+}
+
+}  // namespace m2

@@ -1,0 +1,103 @@
+#include "paged_attention.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace m2 {
+namespace {
+
+float dot(const float* a, const float* b, int n) {
+  float s = 0.0f;
+  for (int i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void axpy(float a, const float* x, float* y, int n) {
+  for (int i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+struct HeadTask {
+  const KvGeometry& g;
+  KvLayer layer;
+  const AttentionSequence& seq;
+  int i;        // token index within the sequence
+  int kv_head;
+  float scale;
+};
+
+size_t context_offset(const HeadTask& t, int position) {
+  const int block = t.seq.block_table[position / t.g.block_size];
+  const size_t slot = static_cast<size_t>(block) * t.g.block_size + position % t.g.block_size;
+  return slot * t.g.token_stride() + static_cast<size_t>(t.kv_head) * t.g.head_dim;
+}
+
+size_t step_offset(const HeadTask& t, int j) {
+  return static_cast<size_t>(t.seq.slots[j]) * t.g.token_stride() + static_cast<size_t>(t.kv_head) * t.g.head_dim;
+}
+
+bool visible(const AttentionSequence& s, int i, int j) {
+  return s.tree_mask ? s.tree_mask[static_cast<size_t>(i) * s.count + j] != 0 : j <= i;
+}
+
+void attend_one(const HeadTask& t, const float* q, float* scores, float* out) {
+  const int d = t.g.head_dim;
+  const AttentionSequence& s = t.seq;
+  int n = 0;
+  float max_score = -INFINITY;
+  for (int p = 0; p < s.context_len; ++p) {
+    scores[n] = dot(q, t.layer.k + context_offset(t, p), d) * t.scale;
+    max_score = scores[n] > max_score ? scores[n] : max_score;
+    ++n;
+  }
+  for (int j = 0; j < s.count; ++j) {
+    if (!visible(s, t.i, j)) continue;
+    scores[n] = dot(q, t.layer.k + step_offset(t, j), d) * t.scale;
+    max_score = scores[n] > max_score ? scores[n] : max_score;
+    ++n;
+  }
+  float sum = 0.0f;
+  for (int e = 0; e < n; ++e) {
+    scores[e] = std::exp(scores[e] - max_score);
+    sum += scores[e];
+  }
+  std::memset(out, 0, sizeof(float) * d);
+  n = 0;
+  for (int p = 0; p < s.context_len; ++p) axpy(scores[n++], t.layer.v + context_offset(t, p), out, d);
+  for (int j = 0; j < s.count; ++j) {
+    if (visible(s, t.i, j)) axpy(scores[n++], t.layer.v + step_offset(t, j), out, d);
+  }
+  const float inv = 1.0f / sum;
+  for (int e = 0; e < d; ++e) out[e] *= inv;
+}
+
+}  // namespace
+
+void kv_store(const KvGeometry& g, KvLayer layer, const float* k, const float* v, const int32_t* slots,
+              int tokens) {
+  const size_t stride = g.token_stride();
+  for (int t = 0; t < tokens; ++t) {
+    const size_t at = static_cast<size_t>(slots[t]) * stride;
+    std::memcpy(layer.k + at, k + t * stride, stride * sizeof(float));
+    std::memcpy(layer.v + at, v + t * stride, stride * sizeof(float));
+  }
+}
+
+void paged_attention(ThreadPool& pool, const KvGeometry& g, KvLayer layer, const float* q, int q_heads,
+                     const AttentionSequence* seqs, int nseqs, int total_tokens, float* scratch,
+                     size_t scratch_stride, float* out) {
+  const int group = q_heads / g.kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(g.head_dim));
+  const size_t row = static_cast<size_t>(q_heads) * g.head_dim;
+  // Tasks are (token, query head) in batch order; the sequence of a token is found by a walk
+  // over seqs, cheap next to the attention itself.
+  pool.run(total_tokens * q_heads, [&](int task, int thread) {
+    const int token = task / q_heads, h = task % q_heads;
+    int si = 0;
+    while (si + 1 < nseqs && token >= seqs[si].start + seqs[si].count) ++si;
+    const HeadTask t{g, layer, seqs[si], token - seqs[si].start, h / group, scale};
+    const size_t at = static_cast<size_t>(token) * row + static_cast<size_t>(h) * g.head_dim;
+    attend_one(t, q + at, scratch + static_cast<size_t>(thread) * scratch_stride, out + at);
+  });
+}
+
+}  // namespace m2

@@ -1,0 +1,53 @@
+// Attention over a paged KV cache. Per layer, K and V are f32 arrays
+// [num_blocks, block_size, kv_heads, head_dim]; a token at sequence position p lives in slot
+// block_table[p / block_size] * block_size + p % block_size. The step's new tokens of a sequence
+// are written first (at their slot_mapping slots) and then read back like the context.
+// Each (token, query head) is computed alone with keys in a fixed order (context by position,
+// then the step's visible tokens by index), so a result never depends on the batch or on how a
+// prompt was chunked.
+#pragma once
+
+#include <cstdint>
+
+#include "thread_pool.h"
+
+namespace m2 {
+
+struct KvLayer {
+  float* k;
+  float* v;
+};
+
+struct KvGeometry {
+  int num_blocks;
+  int block_size;
+  int kv_heads;
+  int head_dim;
+  size_t token_stride() const { return static_cast<size_t>(kv_heads) * head_dim; }
+};
+
+/// One sequence's tokens in the step: rows [start, start + count) of the flat batch. Keys at
+/// positions [0, context_len) come from the block table; the step's own tokens j visible to i
+/// are given by tree_mask[i * count + j] when present, else j <= i (plain causal).
+struct AttentionSequence {
+  int start;
+  int count;
+  int context_len;
+  const int32_t* block_table;
+  int n_blocks;
+  const int32_t* slots;  // count slots of the step's tokens (slot_mapping + start)
+  const uint8_t* tree_mask;
+};
+
+/// Writes k/v rows [tokens, kv_heads * head_dim] to their slots.
+void kv_store(const KvGeometry& g, KvLayer layer, const float* k, const float* v, const int32_t* slots,
+              int tokens);
+
+/// out[t, h * head_dim:] = softmax(q_h . K^T * scale) V for every token and query head; GQA maps
+/// query head h to kv head h / (q_heads / kv_heads). scratch: per-thread score buffers of
+/// scratch_stride floats (>= the longest context plus the step's tokens of one sequence).
+void paged_attention(ThreadPool& pool, const KvGeometry& g, KvLayer layer, const float* q, int q_heads,
+                     const AttentionSequence* seqs, int nseqs, int total_tokens, float* scratch,
+                     size_t scratch_stride, float* out);
+
+}  // namespace m2
