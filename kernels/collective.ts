@@ -47,7 +47,13 @@ export interface Communicator {
 }
 
 interface CommunicatorConstructor {
+  /** Joins synchronously: blocks the event loop until every rank joined (or connectTimeoutMs). */
   new (options: CommunicatorOptions): Communicator;
+  /**
+   * Joins on a libuv worker thread, so a server stays responsive while its peers start.
+   * Rejects with a TypeError for bad options, or an Error with a CollectiveErrorCode.
+   */
+  connect(options: CommunicatorOptions): Promise<Communicator>;
 }
 
 export const Communicator: CommunicatorConstructor = nativeAddon<{ Communicator: CommunicatorConstructor }>().Communicator;

@@ -1,7 +1,8 @@
 // Communicator: one Napi::ObjectWrap owning a shared-memory or TCP m2::Collective. The methods
 // are synchronous (each bounded by the collective's deadline); tests and benchmarks run one
-// rank per process, which is also the production layout. Collective failures become JS errors
-// whose `code` is CollectiveError::code().
+// rank per process, which is also the production layout. Joining a group can take as long as
+// the slowest rank's start, so `Communicator.connect` joins off the JS thread. Collective
+// failures become JS errors whose `code` is CollectiveError::code().
 #include "collective_js.h"
 
 #include <memory>
@@ -16,10 +17,12 @@ namespace {
 
 // Marks objects made by Communicator's constructor, so unwrap_collective can tell them apart.
 constexpr napi_type_tag kCommunicatorTag = {0x6d32636f6c6c6563ull, 0x436f6d6d756e6963ull};
+// Marks the External through which connect() hands a joined group to the constructor.
+constexpr napi_type_tag kJoinedGroupTag = {0x6d326a6f696e6564ull, 0x47726f7570546167ull};
 
-Napi::Error collective_error(Napi::Env env, const CollectiveError& e) {
-  Napi::Error error = Napi::Error::New(env, e.what());
-  error.Set("code", Napi::String::New(env, e.code()));
+Napi::Error collective_error(Napi::Env env, const std::string& message, const char* code) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, code));
   return error;
 }
 
@@ -35,11 +38,65 @@ int int_option(const Napi::Object& options, const char* key, int fallback, int m
   return int(d);
 }
 
+/// The JS options, validated and copied out of JS so the group can be joined on any thread.
+struct GroupSpec {
+  std::string kind;
+  ShmCollectiveOptions shm;
+  TcpCollectiveOptions tcp;
+};
+
+GroupSpec parse_spec(const Napi::Value& value) {
+  Napi::Env env = value.Env();
+  if (!value.IsObject()) throw Napi::TypeError::New(env, "Communicator: expected an options object");
+  const Napi::Object o = value.As<Napi::Object>();
+  GroupSpec spec;
+  const Napi::Value kind = o.Get("kind");
+  spec.kind = kind.IsString() ? kind.As<Napi::String>().Utf8Value() : "";
+  const int world = int_option(o, "worldSize", 0, 1);
+  const int rank = int_option(o, "rank", -1, 0);
+  const int timeout_ms = int_option(o, "timeoutMs", 5000, 1);
+  const int connect_timeout_ms = int_option(o, "connectTimeoutMs", 30000, 1);
+  if (spec.kind == "shm") {
+    const Napi::Value name = o.Get("name");
+    if (!name.IsString()) throw Napi::TypeError::New(env, "Communicator: kind 'shm' needs options.name (the group's segment name)");
+    spec.shm = {name.As<Napi::String>().Utf8Value(), rank, world, timeout_ms, connect_timeout_ms, size_t(int_option(o, "slotBytes", 1 << 20, 64))};
+  } else if (spec.kind == "tcp") {
+    const Napi::Value addresses = o.Get("addresses");
+    if (!addresses.IsArray() || addresses.As<Napi::Array>().Length() == 0)
+      throw Napi::TypeError::New(env, "Communicator: kind 'tcp' needs options.addresses ([\"host:port\" of rank 0, ...])");
+    const Napi::Array list = addresses.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      const Napi::Value a = list.Get(i);
+      if (!a.IsString()) throw Napi::TypeError::New(env, "Communicator: options.addresses must be strings \"host:port\"");
+      spec.tcp.addresses.push_back(a.As<Napi::String>().Utf8Value());
+    }
+    spec.tcp.rank = rank;
+    spec.tcp.world_size = world;
+    spec.tcp.timeout_ms = timeout_ms;
+    spec.tcp.connect_timeout_ms = connect_timeout_ms;
+  } else {
+    throw Napi::TypeError::New(env, "Communicator: options.kind must be 'shm' or 'tcp'");
+  }
+  return spec;
+}
+
+/// Blocks until every rank joined; touches no JS, so any thread may call it.
+std::unique_ptr<Collective> join_group(const GroupSpec& spec) {
+  if (spec.kind == "shm") return std::make_unique<ShmCollective>(spec.shm);
+  return std::make_unique<TcpCollective>(spec.tcp);
+}
+
+struct JoinedGroup {
+  std::string kind;
+  std::unique_ptr<Collective> collective;
+};
+
 class Communicator : public Napi::ObjectWrap<Communicator> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Communicator",
                        {
+                           StaticMethod<&Communicator::Connect>("connect"),
                            InstanceAccessor<&Communicator::Rank>("rank"),
                            InstanceAccessor<&Communicator::WorldSize>("worldSize"),
                            InstanceAccessor<&Communicator::Kind>("kind"),
@@ -52,52 +109,26 @@ class Communicator : public Napi::ObjectWrap<Communicator> {
                        });
   }
 
+  /// new Communicator(options) joins synchronously; connect() passes an already joined group.
   explicit Communicator(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Communicator>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "Communicator: expected an options object");
-    const Napi::Object o = info[0].As<Napi::Object>();
-    const Napi::Value kind = o.Get("kind");
-    kind_ = kind.IsString() ? kind.As<Napi::String>().Utf8Value() : "";
-    const int world = int_option(o, "worldSize", 0, 1);
-    const int rank = int_option(o, "rank", -1, 0);
-    const int timeout_ms = int_option(o, "timeoutMs", 5000, 1);
-    const int connect_timeout_ms = int_option(o, "connectTimeoutMs", 30000, 1);
-    try {
-      if (kind_ == "shm") {
-        const Napi::Value name = o.Get("name");
-        if (!name.IsString()) throw Napi::TypeError::New(env, "Communicator: kind 'shm' needs options.name (the group's segment name)");
-        ShmCollectiveOptions so;
-        so.name = name.As<Napi::String>().Utf8Value();
-        so.rank = rank;
-        so.world_size = world;
-        so.timeout_ms = timeout_ms;
-        so.connect_timeout_ms = connect_timeout_ms;
-        so.slot_bytes = size_t(int_option(o, "slotBytes", 1 << 20, 64));
-        collective_ = std::make_unique<ShmCollective>(so);
-      } else if (kind_ == "tcp") {
-        const Napi::Value addresses = o.Get("addresses");
-        if (!addresses.IsArray() || addresses.As<Napi::Array>().Length() == 0)
-          throw Napi::TypeError::New(env, "Communicator: kind 'tcp' needs options.addresses ([\"host:port\" of rank 0, ...])");
-        TcpCollectiveOptions to;
-        const Napi::Array list = addresses.As<Napi::Array>();
-        for (uint32_t i = 0; i < list.Length(); ++i) {
-          const Napi::Value a = list.Get(i);
-          if (!a.IsString()) throw Napi::TypeError::New(env, "Communicator: options.addresses must be strings \"host:port\"");
-          to.addresses.push_back(a.As<Napi::String>().Utf8Value());
-        }
-        to.rank = rank;
-        to.world_size = world;
-        to.timeout_ms = timeout_ms;
-        to.connect_timeout_ms = connect_timeout_ms;
-        collective_ = std::make_unique<TcpCollective>(to);
-      } else {
-        throw Napi::TypeError::New(env, "Communicator: options.kind must be 'shm' or 'tcp'");
+    const Napi::Value arg = info.Length() >= 1 ? info[0] : env.Undefined();
+    if (arg.IsExternal() && arg.As<Napi::External<JoinedGroup>>().CheckTypeTag(&kJoinedGroupTag)) {
+      JoinedGroup* joined = arg.As<Napi::External<JoinedGroup>>().Data();
+      if (!joined->collective) throw Napi::Error::New(env, "Communicator: this joined group already has its Communicator");
+      kind_ = joined->kind;
+      collective_ = std::move(joined->collective);
+    } else {
+      const GroupSpec spec = parse_spec(arg);
+      kind_ = spec.kind;
+      try {
+        collective_ = join_group(spec);
+      } catch (const CollectiveError& e) {
+        throw collective_error(env, e.what(), e.code());
       }
-    } catch (const CollectiveError& e) {
-      throw collective_error(env, e);
     }
-    rank_ = rank;
-    world_ = world;
+    rank_ = collective_->rank();
+    world_ = collective_->world_size();
     info.This().As<Napi::Object>().TypeTag(&kCommunicatorTag);
   }
 
@@ -117,13 +148,15 @@ class Communicator : public Napi::ObjectWrap<Communicator> {
     return info[0].As<Napi::Float32Array>();
   }
 
+  static Napi::Value Connect(const Napi::CallbackInfo& info);
+
   template <typename Call>
   void run(Napi::Env env, Call call) {
     Collective* c = collective(env);
     try {
       call(c);
     } catch (const CollectiveError& e) {
-      throw collective_error(env, e);
+      throw collective_error(env, e.what(), e.code());
     }
   }
 
@@ -170,6 +203,57 @@ class Communicator : public Napi::ObjectWrap<Communicator> {
   int world_ = 1;
   std::unique_ptr<Collective> collective_;
 };
+
+/// Joins a group on a libuv worker thread and resolves with its Communicator.
+class ConnectWorker : public Napi::AsyncWorker {
+ public:
+  ConnectWorker(Napi::Env env, Napi::Function constructor, GroupSpec spec)
+      : Napi::AsyncWorker(env, "m2:collective-connect"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        constructor_(Napi::Persistent(constructor)),
+        spec_(std::move(spec)) {}
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      collective_ = join_group(spec_);
+    } catch (const CollectiveError& e) {
+      code_ = e.code();
+      SetError(e.what());
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    auto external = Napi::External<JoinedGroup>::New(env, new JoinedGroup{spec_.kind, std::move(collective_)},
+                                                     [](Napi::Env, JoinedGroup* g) { delete g; });
+    external.TypeTag(&kJoinedGroupTag);
+    deferred_.Resolve(constructor_.Value().New({external}));
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(collective_error(Env(), error.Message(), code_).Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::FunctionReference constructor_;
+  GroupSpec spec_;
+  std::unique_ptr<Collective> collective_;
+  const char* code_ = "ERR_COLLECTIVE";
+};
+
+Napi::Value Communicator::Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    auto* worker = new ConnectWorker(env, info.This().As<Napi::Function>(), parse_spec(info.Length() >= 1 ? info[0] : env.Undefined()));
+    worker->Queue();
+    return worker->Promise();
+  } catch (const Napi::Error& e) {  // bad options reject too: callers only handle the promise
+    Napi::Promise::Deferred rejected = Napi::Promise::Deferred::New(env);
+    rejected.Reject(e.Value());
+    return rejected.Promise();
+  }
+}
 
 }  // namespace
 

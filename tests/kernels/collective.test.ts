@@ -245,6 +245,18 @@ function defineTests(): void {
     assert.equal(existsSync(`/dev/shm/${name}`), false);
   });
 
+  test('Communicator.connect joins off the JS thread (ranks of one group in one process)', async () => {
+    for (const opts of [await groupOptions('shm'), await groupOptions('tcp')]) {
+      const comms = await Promise.all([0, 1].map((rank) => Communicator.connect({ ...opts, rank, worldSize: 2 })));
+      assert.deepEqual(comms.map((c) => [c.kind, c.rank, c.worldSize]), [[opts.kind, 0, 2], [opts.kind, 1, 2]]);
+      for (const c of comms) c.close();
+      if (opts.name) assert.equal(existsSync(`/dev/shm/${opts.name}`), false);
+    }
+    const lonely = Communicator.connect({ kind: 'shm', name: shmName(), rank: 1, worldSize: 2, connectTimeoutMs: 300 });
+    await assert.rejects(lonely, (err: unknown) => isCollectiveError(err) && err.code === 'ERR_COLLECTIVE_TIMEOUT' && /did not create the group/.test(err.message));
+    await assert.rejects(Communicator.connect({ kind: 'tcp', rank: 0, worldSize: 2 }), /needs options\.addresses/);
+  });
+
   test('bad options are rejected with a clear error', () => {
     assert.throws(() => new Communicator({ kind: 'shm', rank: 0, worldSize: 2 }), /needs options\.name/);
     assert.throws(() => new Communicator({ kind: 'shm', rank: 2, worldSize: 2, name: 'x' }), /rank 2 is outside 0\.\.1/);
