@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "js_errors.h"
 #include "linear.h"
 #include "paged_attention.h"
 #include "row_ops.h"
@@ -128,14 +129,19 @@ Napi::Value PagedAttention(const Napi::CallbackInfo& info) {
   return out;
 }
 
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  return with_js_errors(info.Env(), "ERR_INVALID_ARG", [&] { return Fn(info); });
+}
+
 }  // namespace
 
 void register_kernel_ops(Napi::Env env, Napi::Object exports) {
   Napi::Object ops = Napi::Object::New(env);
-  ops.Set("linear", Napi::Function::New(env, Linear));
-  ops.Set("rmsNorm", Napi::Function::New(env, RmsNorm));
-  ops.Set("rope", Napi::Function::New(env, Rope));
-  ops.Set("pagedAttention", Napi::Function::New(env, PagedAttention));
+  ops.Set("linear", Napi::Function::New(env, Guarded<Linear>));
+  ops.Set("rmsNorm", Napi::Function::New(env, Guarded<RmsNorm>));
+  ops.Set("rope", Napi::Function::New(env, Guarded<Rope>));
+  ops.Set("pagedAttention", Napi::Function::New(env, Guarded<PagedAttention>));
   exports.Set("kernelOps", ops);
 }
 

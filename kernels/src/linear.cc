@@ -1,5 +1,8 @@
 #include "linear.h"
 
+#include <cstdlib>
+#include <string>
+
 #include "cpu_features.h"
 
 namespace m2 {
@@ -13,9 +16,12 @@ constexpr int kRowsOfXPerPass = 64;
 
 using BlockKernel = void (*)(const LinearBlock&);
 
+// M2_KERNELS_MAX_ISA=avx2 keeps AVX-512 machines on the AVX2 path (tests cover both paths).
 BlockKernel select_kernel() {
   const CpuFeatures& f = cpu_features();
-  if (f.avx512f && f.avx512bw && f.avx512vl) return linear_block_avx512;
+  const char* cap = std::getenv("M2_KERNELS_MAX_ISA");
+  const bool allow_avx512 = !(cap && std::string(cap) == "avx2");
+  if (allow_avx512 && f.avx512f && f.avx512bw && f.avx512vl) return linear_block_avx512;
   if (f.avx2 && f.fma && f.f16c) return linear_block_avx2;
   throw std::runtime_error("m2 kernels need a CPU with AVX2, FMA and F16C");
 }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "js_errors.h"
 #include "model.h"
 #include "step_request_js.h"
 
@@ -49,12 +50,6 @@ ModelLimits parse_limits(const Napi::Object& o) {
                      int_field(o, "blockSize"), int_field(o, "maxModelLen")};
 }
 
-Napi::Error coded_error(Napi::Env env, const std::string& message, const std::string& code) {
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", code);
-  return e;
-}
-
 class NativeModel : public Napi::ObjectWrap<NativeModel> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -71,8 +66,10 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     Napi::Object o = info[0].As<Napi::Object>();
     if (!o.Get("shape").IsObject() || !o.Get("limits").IsObject())
       throw Napi::TypeError::New(info.Env(), "NativeModel: options need 'shape' and 'limits'");
-    model_ = std::make_unique<Model>(parse_shape(o.Get("shape").As<Napi::Object>()),
-                                     parse_limits(o.Get("limits").As<Napi::Object>()), nullptr);
+    with_js_errors(info.Env(), "ERR_MODEL_OPTIONS", [&] {
+      model_ = std::make_unique<Model>(parse_shape(o.Get("shape").As<Napi::Object>()),
+                                       parse_limits(o.Get("limits").As<Napi::Object>()), nullptr);
+    });
   }
 
   Model& model() { return *model_; }
@@ -92,8 +89,10 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     const uint8_t* bytes = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
     Claim(info.Env());
     try {
-      model_->weights().set(info[0].As<Napi::String>(), bytes, data.ByteLength(),
-                            parse_dtype(info[2].As<Napi::String>()), shape);
+      with_js_errors(info.Env(), "ERR_TENSOR", [&] {
+        model_->weights().set(info[0].As<Napi::String>(), bytes, data.ByteLength(),
+                              parse_dtype(info[2].As<Napi::String>()), shape);
+      });
     } catch (...) {
       model_->release();
       throw;
@@ -182,14 +181,11 @@ Napi::Value NativeModel::Step(const Napi::CallbackInfo& info) {
   if (!missing.empty())
     throw coded_error(info.Env(), "NativeModel: tensor '" + missing[0] + "' (and " + std::to_string(missing.size() - 1) +
                                       " more) not loaded", "ERR_MODEL_INCOMPLETE");
-  StepRequest req = parse_step_request(request, *model_);
-  try {
-    model_->validate(req);
-  } catch (const std::invalid_argument& e) {
-    throw coded_error(info.Env(), e.what(), "ERR_STEP_REQUEST");
-  } catch (const SamplingError& e) {
-    throw coded_error(info.Env(), e.what(), e.code());
-  }
+  StepRequest req = with_js_errors(info.Env(), "ERR_STEP_REQUEST", [&] {
+    StepRequest parsed = parse_step_request(request, *model_);
+    model_->validate(parsed);
+    return parsed;
+  });
   Claim(info.Env());
   auto* worker = new StepWorker(info.Env(), info.This().As<Napi::Object>(), *model_, request, std::move(req));
   Napi::Promise promise = worker->promise();

@@ -1,0 +1,79 @@
+// The native linear kernel against a float64 reference, for every weight dtype, odd sizes
+// (vector tails, tile tails) and thread counts, plus its batch invariance: a row's output is
+// bit-identical whatever the other rows are.
+import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { kernelOps } from '../../kernels/kernel-ops.ts';
+import type { TensorDtypeName } from '../../kernels/model.ts';
+import { decodeFloats, encodeFloats, type TensorDtype } from '../../worker/model/dtype.ts';
+import { fillUniform } from '../../worker/model/seeded-weights.ts';
+
+const TAG: Record<TensorDtypeName, TensorDtype> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
+
+function random(n: number, name: string): Float32Array {
+  const out = new Float32Array(n);
+  fillUniform(out, 42, name, 0, 1);
+  return out;
+}
+
+function reference(x: Float32Array, w: Float32Array, bias: Float32Array | null, M: number, N: number, K: number): Float64Array {
+  const y = new Float64Array(M * N);
+  for (let m = 0; m < M; ++m)
+    for (let n = 0; n < N; ++n) {
+      let s = bias ? bias[n] : 0;
+      for (let k = 0; k < K; ++k) s += x[m * K + k] * w[n * K + k];
+      y[m * N + n] = s;
+    }
+  return y;
+}
+
+for (const dtype of ['f32', 'f16', 'bf16'] as const) {
+  test(`linear ${dtype}: matches a float64 reference at odd sizes and thread counts`, () => {
+    for (const [M, N, K] of [[1, 1, 1], [1, 37, 53], [5, 67, 129], [9, 33, 200], [66, 70, 17]]) {
+      const x = random(M * K, `x${M}`);
+      const wBytes = encodeFloats(random(N * K, `w${N}`), TAG[dtype]);
+      const w = decodeFloats(wBytes, TAG[dtype]);
+      const bias = N % 2 ? random(N, 'b') : null;
+      const ref = reference(x, w, bias, M, N, K);
+      for (const threads of [1, 2, 3]) {
+        const y = kernelOps.linear(x, M, new Uint8Array(wBytes), dtype, N, K, bias, threads);
+        for (let i = 0; i < y.length; ++i) {
+          assert.ok(Math.abs(y[i] - ref[i]) <= 1e-5 * (1 + Math.sqrt(K)), `${dtype} M${M} N${N} K${K} t${threads} [${i}]: ${y[i]} vs ${ref[i]}`);
+        }
+      }
+    }
+  });
+}
+
+test('linear: each row is bit-identical alone and in any batch, with any thread count', () => {
+  const N = 45, K = 203;
+  const w = new Uint8Array(encodeFloats(random(N * K, 'wi'), 'BF16'));
+  const batch = random(13 * K, 'xi');
+  const together = kernelOps.linear(batch, 13, w, 'bf16', N, K, null, 2);
+  for (const m of [0, 4, 12]) {
+    const alone = kernelOps.linear(batch.slice(m * K, (m + 1) * K), 1, w, 'bf16', N, K, null, 1);
+    assert.deepEqual(alone, together.slice(m * N, (m + 1) * N), `row ${m}`);
+  }
+  const three = kernelOps.linear(batch.slice(4 * K, 7 * K), 3, w, 'bf16', N, K, null, 3);
+  assert.deepEqual(three, together.slice(4 * N, 7 * N));
+});
+
+test('linear: size mismatches are errors, not crashes', () => {
+  const x = new Float32Array(8);
+  assert.throws(() => kernelOps.linear(x, 2, new Uint8Array(16), 'f32', 2, 4, null, 1), /weights size mismatch/);
+  assert.throws(() => kernelOps.linear(x, 3, new Uint8Array(32), 'f32', 2, 4, null, 1), /x must hold/);
+  assert.throws(() => kernelOps.linear(x, 2, new Uint8Array(32), 'int4' as 'f32', 2, 4, null, 1), /unsupported tensor dtype/);
+});
+
+test('linear: the AVX2 path passes these tests too (M2_KERNELS_MAX_ISA=avx2)', { skip: process.env.M2_KERNELS_MAX_ISA === 'avx2' }, () => {
+  const { NODE_TEST_CONTEXT: _parentRunner, ...env } = process.env;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', fileURLToPath(import.meta.url)], {
+    env: { ...env, M2_KERNELS_MAX_ISA: 'avx2' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /# fail 0/);
+});
