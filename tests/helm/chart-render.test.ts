@@ -13,7 +13,7 @@ import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IService } from 'kubernetes-models/v1/Service';
-import { findObject, NAMESPACE, renderChart, type KubeObject } from './render.ts';
+import { findObject, helmNotes, NAMESPACE, renderChart, type KubeObject } from './render.ts';
 import { M2_32B_BF16, M2_32B_GPTQ_24GB, VALUE_SETS } from './value-sets.ts';
 
 interface ScaledObject {
@@ -158,6 +158,7 @@ test('engine settings reach the pods as M2_* variables', () => {
   assert.equal(env.M2_BLOCK_SIZE, '16');
   assert.equal(env.M2_MODEL, '/models/m2');
   assert.equal(env.M2_SERVED_MODEL_NAME, 'baichuan-m2-32b');
+  assert.equal(env.M2_CACHE_DIR, '/tmp/m2-cache', 'caches on the writable /tmp volume');
   const defaults = envOf(workerOf(renderChart({})).c);
   assert.equal(defaults.M2_SPECULATIVE, 'on');
   assert.equal(defaults.M2_QUANTIZATION, 'bf16');
@@ -309,4 +310,16 @@ test('the real M2-32B value sets: bf16 on 2 x 80 GB and GPTQ-Int4 on one 24 GB c
   assert.deepEqual(gptq.c.resources?.limits, { memory: '48Gi', 'nvidia.com/gpu': 1 });
   const env = envOf(gptq.c);
   assert.deepEqual([env.M2_QUANTIZATION, env.M2_SPECULATIVE, env.M2_MAX_MODEL_LEN, env.M2_MAX_NUM_SEQS], ['gptq-int4', 'off', '8192', '4']);
+});
+
+test('NOTES.txt says what was deployed and how to call the API', () => {
+  const notes = helmNotes({ tensorParallelSize: 4, replicas: 2, model: { servedModelName: 'm2-notes' } });
+  assert.match(notes, /2 replica\(s\) of m2-notes, tensor parallel 4\n\(8 worker pods, 8 x nvidia.com\/gpu, bf16, speculation on\)/);
+  assert.match(notes, new RegExp(`kubectl -n ${NAMESPACE} port-forward svc/m2-m2-cluster-router 8000:8000`));
+  assert.match(notes, /curl -s http:\/\/127\.0\.0\.1:8000\/v1\/chat\/completions/);
+  assert.match(notes, /"model": "m2-notes"/);
+  assert.match(notes, /helm test m2/);
+  const cpu = helmNotes(VALUE_SETS['tp2 x 3 groups, cpu, hostPath, no nats']);
+  assert.match(cpu, /\(6 worker pods, CPU backend, gptq-int4, speculation off\)/);
+  assert.match(cpu, /~19 GB in GPTQ-Int4/);
 });

@@ -2,8 +2,10 @@
 // cross-field checks) rejecting bad values with a message that names the field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { helmLint, helmTemplate, type ChartValues } from './render.ts';
-import { VALUE_SETS } from './value-sets.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHART_DIR, helmLint, helmTemplate, renderChart, type ChartValues } from './render.ts';
+import { M2_32B_BF16, M2_32B_GPTQ_24GB, VALUE_SETS } from './value-sets.ts';
 
 test('helm lint --strict passes for every value set and every TP size', () => {
   const sets: [string, ChartValues][] = [
@@ -65,4 +67,12 @@ test('accepted edge values: KV cache as bytes or a fraction, speculation as a bo
     const r = helmTemplate(values);
     assert.equal(r.status, 0, `${JSON.stringify(values)}: ${r.stderr}`);
   }
+});
+
+test('the README\'s M2-32B values are the tested value sets', () => {
+  const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.equal(blocks.length, 2);
+  assert.deepEqual(renderChart(blocks[0]), renderChart(M2_32B_BF16), 'bf16 on 2 x 80 GB');
+  assert.deepEqual(renderChart(blocks[1]), renderChart(M2_32B_GPTQ_24GB), 'GPTQ-Int4 on one 24 GB card');
 });

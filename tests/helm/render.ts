@@ -13,6 +13,9 @@ export const NAMESPACE = 'llm';
 /** Values as a user would write them in a values file (JSON is valid YAML). */
 export type ChartValues = { [key: string]: unknown };
 
+/** Values as an object, or the text of a YAML values file. */
+export type ValuesInput = ChartValues | string;
+
 export interface KubeObject {
   apiVersion: string;
   kind: string;
@@ -20,11 +23,11 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-function withValuesFile<T>(values: ChartValues, use: (file: string) => T): T {
+function withValuesFile<T>(values: ValuesInput, use: (file: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'm2-values-'));
   try {
-    const file = join(dir, 'values.json');
-    writeFileSync(file, JSON.stringify(values));
+    const file = join(dir, 'values.yaml');
+    writeFileSync(file, typeof values === 'string' ? values : JSON.stringify(values));
     return use(file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -32,18 +35,28 @@ function withValuesFile<T>(values: ChartValues, use: (file: string) => T): T {
 }
 
 /** Synchronous. `helm template` of the chart with `values`; the result carries the exit status and stderr. */
-export function helmTemplate(values: ChartValues, extraArgs: string[] = []): ToolRun {
+export function helmTemplate(values: ValuesInput, extraArgs: string[] = []): ToolRun {
   return withValuesFile(values, (file) =>
     runTool('helm', ['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, '--values', file, ...extraArgs]));
 }
 
 /** Synchronous. `helm lint --strict` of the chart with `values`. */
-export function helmLint(values: ChartValues): ToolRun {
+export function helmLint(values: ValuesInput): ToolRun {
   return withValuesFile(values, (file) => runTool('helm', ['lint', '--strict', CHART_DIR, '--namespace', NAMESPACE, '--values', file]));
 }
 
+/** Synchronous. The NOTES.txt a user sees after install (`helm install --dry-run=client`: no cluster needed). */
+export function helmNotes(values: ValuesInput): string {
+  const r = withValuesFile(values, (file) =>
+    runTool('helm', ['install', RELEASE, CHART_DIR, '--dry-run=client', '--namespace', NAMESPACE, '--values', file]));
+  if (r.status !== 0) throw new Error(`helm install --dry-run=client failed: ${r.stderr}`);
+  const notes = r.stdout.indexOf('\nNOTES:\n');
+  if (notes < 0) throw new Error('helm printed no NOTES');
+  return r.stdout.slice(notes + '\nNOTES:\n'.length);
+}
+
 /** Synchronous. Rendered objects in helm's order; throws with helm's or kubectl's message when either fails. */
-export function renderChart(values: ChartValues, extraHelmArgs: string[] = []): KubeObject[] {
+export function renderChart(values: ValuesInput, extraHelmArgs: string[] = []): KubeObject[] {
   const rendered = helmTemplate(values, extraHelmArgs);
   if (rendered.status !== 0) throw new Error(`helm template failed: ${rendered.stderr}`);
   // Removing a label no object has leaves every object as it is; -o jsonpath prints one JSON line each.
