@@ -1,89 +1,29 @@
-// Shared-memory collective (see collective_shm.h for the protocol). The segment holds a
-// header (one cache line of state per rank: published step = futex word, sleeper count, pid,
-// heartbeat, the call it is in) followed by two phases of per-rank slots. Two phases suffice:
-// a rank writes its slot for step s only after every rank has published step s-1, and a rank
-// publishes s-1 only after it finished reading the slots of step s-2.
+// Shared-memory collective, group set-up and liveness: creating or attaching the segment,
+// replacing a stale one, waiting for every rank, heartbeats, and deciding a peer is dead.
+// The protocol and layout are in collective_shm_layout.h; the operations in collective_shm_ops.cc.
 #include "collective_shm.h"
 
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <climits>
+#include <cstring>
 #include <fstream>
 #include <new>
 #include <random>
 
 #include "collective_common.h"
+#include "collective_shm_layout.h"
 
 namespace m2 {
-namespace shm_detail {
+namespace {
 
 using collective_detail::monotonic_ns;
-
-constexpr uint64_t kMagic = 0x31304c4c4f43324dull;  // "M2COLL01"
-constexpr int kMaxRanks = 64;
-constexpr uint64_t kMs = 1000000;
-constexpr uint64_t kSpinNs = 50000;
-constexpr int kYields = 16;
-constexpr uint64_t kFutexSliceNs = 20 * kMs;
-constexpr uint64_t kHeartbeatPeriodMs = 100;
-constexpr uint64_t kHeartbeatStaleNs = 2000 * kMs;
-constexpr uint32_t kFailureBeingWritten = 0x80000000u;
-// Below this many floats per chunk (or at 2 ranks) every rank sums all slots itself; above
-// it each rank sums 1/N of the chunk and the others copy it (same order, same bits).
-constexpr size_t kScatterMinFloats = 16384;
-
-static_assert(std::atomic<uint64_t>::is_always_lock_free, "shm atomics must be address-free");
-
-struct alignas(64) RankState {
-  std::atomic<uint32_t> arrived;   // futex word: the last step this rank published
-  std::atomic<uint32_t> sleepers;  // ranks sleeping on `arrived`
-  std::atomic<uint32_t> closed;
-  std::atomic<int32_t> pid;
-  std::atomic<uint64_t> joined_nonce;
-  std::atomic<uint64_t> heartbeat_ns;
-  std::atomic<uint64_t> pid_namespace;
-  std::atomic<uint64_t> desc[2];  // the call this rank is in, per phase
-  uint64_t cpu_mask[16];          // CPUs this rank may run on (first 1024)
-};
-
-struct Segment {
-  std::atomic<uint64_t> magic;
-  uint64_t nonce;
-  uint32_t world_size;
-  uint64_t slot_bytes;
-  std::atomic<uint32_t> failed;  // 0, kFailureBeingWritten, or failing rank + 1
-  char failure[512];
-  RankState ranks[kMaxRanks];
-};
-
-constexpr size_t kHeaderBytes = (sizeof(Segment) + 4095) / 4096 * 4096;
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-inline void futex_wait(std::atomic<uint32_t>* word, uint32_t expected, uint64_t timeout_ns) {
-  timespec ts{time_t(timeout_ns / 1000000000ull), long(timeout_ns % 1000000000ull)};
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT, expected, &ts, nullptr, 0);
-}
-
-inline void futex_wake_all(std::atomic<uint32_t>* word) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
-}
-
-inline bool reached(uint32_t published, uint32_t step) { return int32_t(published - step) >= 0; }
+using namespace shm_detail;
 
 uint64_t own_pid_namespace() {
   struct stat st;
@@ -114,12 +54,8 @@ void own_cpu_mask(uint64_t* mask) {
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
-}  // namespace shm_detail
+}  // namespace
 
-using namespace shm_detail;
-using collective_detail::describe_op;
-using collective_detail::Op;
-using collective_detail::op_descriptor;
 
 ShmCollective::ShmCollective(const ShmCollectiveOptions& o)
     : name_(o.name.empty() || o.name[0] == '/' ? o.name : "/" + o.name),
@@ -322,168 +258,6 @@ bool ShmCollective::rank_alive(int r, std::string* why) const {
     return false;
   }
   return true;
-}
-
-void ShmCollective::check_usable() const {
-  if (broken_) throw CollectiveError("shm collective '" + name_ + "' rank " + std::to_string(rank_) + " is unusable after an earlier failure");
-}
-
-void ShmCollective::fail(const std::string& what, const char* code) {
-  broken_ = true;
-  const std::string msg = "shm collective '" + name_ + "' rank " + std::to_string(rank_) + "/" + std::to_string(world_) + ": " + what;
-  uint32_t expected = 0;
-  if (seg_->failed.compare_exchange_strong(expected, kFailureBeingWritten)) {
-    std::snprintf(seg_->failure, sizeof(seg_->failure), "%s", msg.c_str());
-    seg_->failed.store(uint32_t(rank_ + 1), std::memory_order_release);
-    for (int r = 0; r < world_; ++r) futex_wake_all(&seg_->ranks[r].arrived);
-  }
-  throw CollectiveError(msg, code);
-}
-
-float* ShmCollective::slot(uint32_t step, int r) const {
-  char* data = reinterpret_cast<char*>(seg_) + kHeaderBytes;
-  return reinterpret_cast<float*>(data + ((step & 1) * size_t(world_) + size_t(r)) * slot_bytes_);
-}
-
-uint64_t ShmCollective::call_deadline() const { return monotonic_ns() + uint64_t(timeout_ms_) * kMs; }
-
-void ShmCollective::wait_for_rank(int r, uint32_t step, uint64_t deadline) {
-  RankState& st = seg_->ranks[r];
-  if (!oversubscribed_) {
-    const uint64_t spin_end = monotonic_ns() + kSpinNs;
-    for (uint32_t i = 1;; ++i) {
-      if (reached(st.arrived.load(std::memory_order_acquire), step)) return;
-      cpu_relax();
-      if ((i & 63) == 0 && monotonic_ns() > spin_end) break;
-    }
-  }
-  for (int i = 0; i < kYields; ++i) {
-    if (reached(st.arrived.load(std::memory_order_acquire), step)) return;
-    sched_yield();
-  }
-  const std::string during = " during " + describe_op(desc_) + " (step " + std::to_string(step) + ")";
-  for (uint64_t next_liveness_check = 0;;) {
-    const uint32_t failed = seg_->failed.load(std::memory_order_acquire);
-    if (failed != 0 && failed != kFailureBeingWritten && failed != uint32_t(rank_ + 1))
-      fail("the group failed" + during + ": " + std::string(seg_->failure), "ERR_COLLECTIVE_PEER_LOST");
-    const uint64_t now = monotonic_ns();
-    if (now >= deadline)
-      fail("timed out after " + std::to_string(timeout_ms_) + " ms waiting for rank " + std::to_string(r) + during, "ERR_COLLECTIVE_TIMEOUT");
-    if (now >= next_liveness_check) {
-      std::string why;
-      if (!rank_alive(r, &why)) fail(why + during, "ERR_COLLECTIVE_PEER_LOST");
-      next_liveness_check = now + kFutexSliceNs;
-    }
-    st.sleepers.fetch_add(1);
-    const uint32_t seen = st.arrived.load();
-    if (reached(seen, step)) {
-      st.sleepers.fetch_sub(1);
-      return;
-    }
-    futex_wait(&st.arrived, seen, std::min(deadline - now, kFutexSliceNs));
-    st.sleepers.fetch_sub(1);
-    if (reached(st.arrived.load(std::memory_order_acquire), step)) return;
-  }
-}
-
-void ShmCollective::exchange(uint64_t desc, uint64_t deadline) {
-  const uint32_t step = ++step_;
-  RankState& me = seg_->ranks[rank_];
-  me.desc[step & 1].store(desc, std::memory_order_relaxed);
-  me.arrived.store(step);  // seq_cst: publishes the slot, and orders against the sleeper count
-  if (me.sleepers.load() != 0) futex_wake_all(&me.arrived);
-  for (int r = 0; r < world_; ++r)
-    if (r != rank_) wait_for_rank(r, step, deadline);
-  for (int r = 0; r < world_; ++r) {
-    const uint64_t theirs = seg_->ranks[r].desc[step & 1].load(std::memory_order_relaxed);
-    if (theirs != desc)
-      fail("ranks disagree on the call: rank " + std::to_string(r) + " is in " + describe_op(theirs) + ", this rank in " + describe_op(desc),
-           "ERR_COLLECTIVE");
-  }
-}
-
-void ShmCollective::reduce_chunk(float* data, size_t count, uint64_t deadline) {
-  const uint32_t step = step_ + 1;
-  std::memcpy(slot(step, rank_), data, count * sizeof(float));
-  exchange(desc_, deadline);
-  const float* src[kMaxRanks];
-  for (int r = 0; r < world_; ++r) src[r] = slot(step, r);
-  collective_detail::sum_in_rank_order(data, src, world_, count);
-}
-
-void ShmCollective::reduce_chunk_scattered(float* data, size_t count, uint64_t deadline) {
-  const uint32_t step = step_ + 1;
-  std::memcpy(slot(step, rank_), data, count * sizeof(float));
-  exchange(desc_, deadline);
-  auto part_begin = [&](int r) { return count * size_t(r) / size_t(world_); };
-  const size_t lo = part_begin(rank_), hi = part_begin(rank_ + 1);
-  const float* src[kMaxRanks];
-  for (int r = 0; r < world_; ++r) src[r] = slot(step, r) + lo;
-  // Writing the next phase is safe: every rank has published `step`, so all finished step-1.
-  collective_detail::sum_in_rank_order(slot(step + 1, rank_), src, world_, hi - lo);
-  exchange(desc_, deadline);
-  for (int r = 0; r < world_; ++r)
-    std::memcpy(data + part_begin(r), slot(step + 1, r), (part_begin(r + 1) - part_begin(r)) * sizeof(float));
-}
-
-void ShmCollective::all_reduce_sum(float* data, size_t count) {
-  check_usable();
-  collective_detail::WaitTimer timer(wait_ns_);
-  desc_ = op_descriptor(Op::kAllReduceSum, 0, count);
-  const uint64_t deadline = call_deadline();
-  const size_t chunk = slot_bytes_ / sizeof(float);
-  size_t off = 0;
-  do {
-    const size_t n = std::min(chunk, count - off);
-    if (world_ > 2 && n >= kScatterMinFloats)
-      reduce_chunk_scattered(data + off, n, deadline);
-    else
-      reduce_chunk(data + off, n, deadline);
-    off += n;
-  } while (off < count);
-}
-
-void ShmCollective::all_gather(const float* in, float* out, size_t count) {
-  check_usable();
-  collective_detail::WaitTimer timer(wait_ns_);
-  desc_ = op_descriptor(Op::kAllGather, 0, count);
-  const uint64_t deadline = call_deadline();
-  const size_t chunk = slot_bytes_ / sizeof(float);
-  size_t off = 0;
-  do {
-    const size_t n = std::min(chunk, count - off);
-    const uint32_t step = step_ + 1;
-    std::memcpy(slot(step, rank_), in + off, n * sizeof(float));
-    exchange(desc_, deadline);
-    for (int r = 0; r < world_; ++r) std::memcpy(out + size_t(r) * count + off, slot(step, r), n * sizeof(float));
-    off += n;
-  } while (off < count);
-}
-
-void ShmCollective::broadcast(void* data, size_t bytes, int root) {
-  check_usable();
-  if (root < 0 || root >= world_)
-    throw CollectiveError("broadcast root " + std::to_string(root) + " is outside 0.." + std::to_string(world_ - 1));
-  collective_detail::WaitTimer timer(wait_ns_);
-  desc_ = op_descriptor(Op::kBroadcast, root, bytes);
-  const uint64_t deadline = call_deadline();
-  char* bytes_ptr = static_cast<char*>(data);
-  size_t off = 0;
-  do {
-    const size_t n = std::min(slot_bytes_, bytes - off);
-    const uint32_t step = step_ + 1;
-    if (rank_ == root) std::memcpy(slot(step, root), bytes_ptr + off, n);
-    exchange(desc_, deadline);
-    if (rank_ != root) std::memcpy(bytes_ptr + off, slot(step, root), n);
-    off += n;
-  } while (off < bytes);
-}
-
-void ShmCollective::barrier() {
-  check_usable();
-  collective_detail::WaitTimer timer(wait_ns_);
-  desc_ = op_descriptor(Op::kBarrier, 0, 0);
-  exchange(desc_, call_deadline());
 }
 
 }  // namespace m2

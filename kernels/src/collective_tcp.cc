@@ -31,6 +31,8 @@ using collective_detail::op_descriptor;
 constexpr uint64_t kMs = 1000000;
 constexpr uint64_t kHelloMagic = 0x3130504354324dull;  // "M2TCP01"
 constexpr uint64_t kSpinNs = 30000;
+constexpr uint64_t kFailureDesc = ~0ull;  // a frame from rank 0 announcing the group failed
+constexpr size_t kMaxFailureMessage = 1024;
 constexpr size_t kChunkFloats = size_t(1) << 18;     // bounds rank 0's scratch per peer
 
 struct Hello {
@@ -246,8 +248,19 @@ void TcpCollective::connect_to_root(const std::string& address, uint64_t deadlin
 
 void TcpCollective::fail(const std::string& what, const char* code) {
   broken_ = true;
+  const std::string message = "tcp collective rank " + std::to_string(rank_) + "/" + std::to_string(world_) + ": " + what;
+  if (rank_ == 0) {
+    // Live peers wait at a frame boundary: tell them why (best effort) before the sockets close.
+    const size_t len = std::min(message.size(), kMaxFailureMessage);
+    char buf[sizeof(Frame) + kMaxFailureMessage];
+    const Frame frame{kFailureDesc, seq_, len};
+    std::memcpy(buf, &frame, sizeof(frame));
+    std::memcpy(buf + sizeof(frame), message.data(), len);
+    for (int r = 1; r < world_; ++r)
+      if (sockets_[size_t(r)] >= 0) send(sockets_[size_t(r)], buf, sizeof(frame) + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
   close_sockets();  // peers see the connection drop and fail too
-  throw CollectiveError("tcp collective rank " + std::to_string(rank_) + "/" + std::to_string(world_) + ": " + what, code);
+  throw CollectiveError(message, code);
 }
 
 void TcpCollective::begin(uint64_t desc) {
@@ -291,6 +304,11 @@ void TcpCollective::send_frame(int peer, const void* data, size_t bytes) {
 void TcpCollective::recv_frame(int peer, void* data, size_t bytes) {
   Frame frame{};
   recv_all(peer, &frame, sizeof(frame));
+  if (frame.desc == kFailureDesc && rank_ != 0) {
+    std::string why(std::min<uint64_t>(frame.bytes, kMaxFailureMessage), '\0');
+    recv_all(peer, &why[0], why.size());
+    fail("the group failed: " + why, "ERR_COLLECTIVE_PEER_LOST");
+  }
   if (frame.desc != desc_ || frame.seq != seq_ || frame.bytes != bytes)
     fail("ranks disagree on the call: rank " + std::to_string(peer) + " sent " + describe_op(frame.desc) + " #" + std::to_string(frame.seq) +
              ", this rank is in " + describe_op(desc_) + " #" + std::to_string(seq_),
