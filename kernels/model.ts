@@ -3,6 +3,7 @@
 // (all layers, logits of the returned rows, sampling on rank 0) in one asynchronous native call.
 import { nativeAddon } from './addon.ts';
 import type { SamplingOptions } from './sampling.ts';
+import type { Communicator } from './collective.ts';
 
 /** This rank's shard geometry; head, intermediate and vocab-range counts are the shard's own. */
 export interface NativeModelShape {
@@ -109,10 +110,13 @@ interface NativeSamplingFields extends Omit<SamplingOptions, 'logitBias' | 'bann
   bannedIds?: Int32Array;
 }
 
-const native = nativeAddon<{ NativeModel: new (options: { shape: NativeModelShape; limits: NativeModelLimits }) => NativeModel }>();
+const native = nativeAddon<{
+  NativeModel: new (options: { shape: NativeModelShape; limits: NativeModelLimits; collective?: Communicator }) => NativeModel;
+}>();
 
-export function createNativeModel(shape: NativeModelShape, limits: NativeModelLimits): NativeModel {
-  return new native.NativeModel({ shape, limits });
+/** `collective` is required when shape.worldSize > 1 (this rank's group membership). */
+export function createNativeModel(shape: NativeModelShape, limits: NativeModelLimits, collective?: Communicator): NativeModel {
+  return new native.NativeModel({ shape, limits, collective });
 }
 
 function nativeSampling(s: SamplingOptions): NativeSamplingFields {

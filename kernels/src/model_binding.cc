@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "collective_js.h"
 #include "js_errors.h"
 #include "model.h"
 #include "step_request_js.h"
@@ -66,9 +67,17 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     Napi::Object o = info[0].As<Napi::Object>();
     if (!o.Get("shape").IsObject() || !o.Get("limits").IsObject())
       throw Napi::TypeError::New(info.Env(), "NativeModel: options need 'shape' and 'limits'");
+    // TP > 1: the forward pass all-reduces through the rank's Communicator; the reference keeps
+    // it alive as long as the model (unwrap_collective's contract).
+    Collective* collective = nullptr;
+    Napi::Value comm = o.Get("collective");
+    if (!comm.IsUndefined() && !comm.IsNull()) {
+      collective = unwrap_collective(comm);
+      collective_ref_ = Napi::Persistent(comm.As<Napi::Object>());
+    }
     with_js_errors(info.Env(), "ERR_MODEL_OPTIONS", [&] {
       model_ = std::make_unique<Model>(parse_shape(o.Get("shape").As<Napi::Object>()),
-                                       parse_limits(o.Get("limits").As<Napi::Object>()), nullptr);
+                                       parse_limits(o.Get("limits").As<Napi::Object>()), collective);
     });
   }
 
@@ -122,6 +131,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Step(const Napi::CallbackInfo& info);
 
   std::unique_ptr<Model> model_;
+  Napi::ObjectReference collective_ref_;
 };
 
 class StepWorker : public Napi::AsyncWorker {

@@ -4,6 +4,7 @@
 import { loadModelConfig, type ModelConfig } from '../model/config.ts';
 import { SafetensorsCheckpoint } from '../model/safetensors.ts';
 import type { TensorDtype } from '../model/dtype.ts';
+import type { Communicator } from '../../kernels/collective.ts';
 import { createNativeModel, type NativeModel, type NativeModelLimits, type TensorDtypeName } from '../../kernels/model.ts';
 import { planShard, ShardPlanError, type ShardPlan, type TensorSlice } from './shard-plan.ts';
 
@@ -11,12 +12,16 @@ export interface LoadedShard {
   model: NativeModel;
   config: ModelConfig;
   plan: ShardPlan;
+  /** Bytes of weights this rank read from the checkpoint (its slices only). */
+  bytesLoaded: number;
 }
 
 export interface LoadShardOptions {
   rank?: number;
   worldSize?: number;
   limits: NativeModelLimits;
+  /** This rank's group membership; required when worldSize > 1. */
+  collective?: Communicator;
 }
 
 const NATIVE_DTYPE: Partial<Record<TensorDtype, TensorDtypeName>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
@@ -38,7 +43,8 @@ function readSlice(ckpt: SafetensorsCheckpoint, slice: TensorSlice): Buffer {
 export function loadShard(dir: string, options: LoadShardOptions): LoadedShard {
   const config = loadModelConfig(dir);
   const plan = planShard(config, options.rank ?? 0, options.worldSize ?? 1);
-  const model = createNativeModel(plan.shape, options.limits);
+  const model = createNativeModel(plan.shape, options.limits, options.collective);
+  let bytesLoaded = 0;
   const ckpt = SafetensorsCheckpoint.open(dir);
   try {
     for (const slice of plan.tensors) {
@@ -47,11 +53,12 @@ export function loadShard(dir: string, options: LoadShardOptions): LoadedShard {
       if (!dtype) throw new ShardPlanError(`${slice.name}: dtype ${info.dtype} is not a float type`);
       const data = readSlice(ckpt, slice);
       model.setTensor(slice.name, data, dtype, sliceShape(info.shape, slice));
+      bytesLoaded += data.length;
     }
   } finally {
     ckpt.close();
   }
   const missing = model.missingTensors();
   if (missing.length > 0) throw new ShardPlanError(`${dir}: checkpoint lacks ${missing.join(', ')}`);
-  return { model, config, plan };
+  return { model, config, plan, bytesLoaded };
 }
