@@ -13,25 +13,32 @@ const dir = makeModel({ preset: 'micro', seed: 1 });
 const limits = { threads: 2, maxTokens: 96, numBlocks: 48, blockSize: 4, maxModelLen: 160 };
 const prompts = [[5, 17, 300, 42, 9, 77, 1, 2, 3], [400, 12], [8, 8, 8, 100, 200, 311, 7, 19, 44, 45, 46, 47, 48]];
 
-function load(): { model: NativeModel; generator: LocalGenerator; blocks: KvBlockAllocator } {
-  const { model } = loadShard(dir, { limits });
+function load(threads = limits.threads): { model: NativeModel; generator: LocalGenerator; blocks: KvBlockAllocator } {
+  const { model } = loadShard(dir, { limits: { ...limits, threads } });
   const blocks = new KvBlockAllocator(limits.numBlocks, limits.blockSize);
   return { model, generator: new LocalGenerator(model, blocks), blocks };
 }
 
-async function alone(requests: GenerateRequest[], prefillChunk?: number) {
+async function alone(requests: GenerateRequest[], threads?: number) {
   const out = [];
-  for (const r of requests) out.push((await load().generator.generate([r], { maxStepTokens: 96, prefillChunk, returnPromptLogits: true }))[0]);
+  for (const r of requests) out.push((await load(threads).generator.generate([r], { maxStepTokens: 96, returnPromptLogits: true }))[0]);
   return out;
 }
 
-test('greedy tokens and prompt logits are bit-identical alone and batched', async () => {
+test('greedy tokens and prompt logits are bit-identical alone and batched, with 1 or 3 threads', async () => {
   const requests = prompts.map((prompt) => ({ prompt, maxTokens: 10 }));
-  const batched = await load().generator.generate(requests, { maxStepTokens: 96, returnPromptLogits: true });
-  const single = await alone(requests);
+  const batched = await load(3).generator.generate(requests, { maxStepTokens: 96, returnPromptLogits: true });
+  const single = await alone(requests, 1);
   assert.deepEqual(batched.map((r) => r.tokens), single.map((r) => r.tokens));
   batched.forEach((r, i) => assert.deepEqual(r.promptLogits, single[i].promptLogits));
   assert.deepEqual(batched.map((r) => r.logprobs), single.map((r) => r.logprobs));
+  for (const r of batched) {
+    const logits = r.promptLogits as Float32Array;
+    const max = Math.max(...logits);
+    const logSum = max + Math.log(logits.reduce((s, x) => s + Math.exp(x - max), 0));
+    assert.ok(Math.abs(r.logprobs[0] - (logits[r.tokens[0]] - logSum)) < 1e-5, 'logprob is the log-softmax of the raw logits');
+    assert.equal(r.tokens[0], logits.indexOf(max), 'greedy picks the argmax');
+  }
 });
 
 test('chunked prefill gives the same logits and tokens as one-shot prefill', async () => {
@@ -94,6 +101,17 @@ test('captured hidden states: layer 0 is the embedding, one block per requested 
   ckpt.close();
   assert.deepEqual(captured.slice(hidden, 2 * hidden), embed);
   assert.notDeepEqual(captured.slice(3 * hidden, 4 * hidden), captured.slice(0, hidden));
+});
+
+test('hidden states in (a later pipeline stage) give the same logits as the token ids they embed', async () => {
+  const tokens = Int32Array.of(3, 77, 500, 12);
+  const rows = { positions: Int32Array.of(0, 1, 2, 3), slotMapping: Int32Array.of(4, 5, 6, 7) };
+  const seq = { id: 9, numTokens: 4, blockTable: Int32Array.of(1, 0), outputRows: Int32Array.of(1, 3), captureLayers: Int32Array.of(0) };
+  const byTokens = await runStep(load().model, { tokens, ...rows, sequences: [seq], returnLogits: true });
+  const embedded = byTokens.captured[0] as Float32Array;
+  const byHidden = await runStep(load().model, { hiddenStates: embedded, ...rows, sequences: [seq], returnLogits: true });
+  assert.deepEqual(byHidden.logits, byTokens.logits);
+  assert.deepEqual(byHidden.ids, byTokens.ids);
 });
 
 test('malformed requests and models are clear errors', async () => {
