@@ -41,10 +41,8 @@ export function fakeNextToken(
   if (sampling.temperature > 0) {
     h = mix(mix(mix(mix(h, sampling.seed >>> 0), Math.floor(sampling.seed / 2 ** 32)), sampling.choiceIndex), outputPosition);
   }
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d) >>> 0;
-  h ^= h >>> 12;
-  let token = h % vocabSize;
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  let token = ((h ^ (h >>> 12)) >>> 0) % vocabSize;
   const banned = new Set(sampling.bannedIds);
   while (banned.has(token)) token = (token + 1) % vocabSize;
   return token;
@@ -144,22 +142,22 @@ export class FakeModelExecutor implements StepExecutor {
 
 /**
  * What a request produces run alone, computed straight from the fake model (no engine): the
- * oracle for batching, chunking and preemption tests. Stops at EOS or maxTokens.
+ * oracle for batching, chunking and preemption tests. Ends at EOS or maxTokens; with ignoreEos
+ * EOS is banned instead (as the engine asks the sampler to).
  */
 export function referenceTokens(
   prompt: readonly number[],
   sampling: Pick<SamplingParams__Output, 'temperature' | 'seed' | 'choiceIndex'>,
-  maxTokens: number,
-  eosId: number,
-  vocabSize: number,
+  limits: { maxTokens: number; eosId: number; ignoreEos: boolean; vocabSize: number },
 ): number[] {
   const history = [...prompt];
   const output: number[] = [];
-  while (output.length < maxTokens) {
-    const token = fakeNextToken(history, { ...sampling, bannedIds: [] }, output.length, vocabSize);
+  const bannedIds = limits.ignoreEos ? [limits.eosId] : [];
+  while (output.length < limits.maxTokens) {
+    const token = fakeNextToken(history, { ...sampling, bannedIds }, output.length, limits.vocabSize);
     history.push(token);
     output.push(token);
-    if (token === eosId) break;
+    if (token === limits.eosId) break;
   }
   return output;
 }

@@ -91,10 +91,13 @@ test('out of blocks, the newest running sequence is preempted, keeps its tokens,
   const { scheduler } = setup(4, 64);
   const older = seq(8, null, 1);
   const newer = seq(8, null, 50);
+  const late = seq(3, null, 90);
   scheduler.add(older);
   scheduler.add(newer);
+  scheduler.add(late); // no block left for it
   runStep(scheduler, scheduler.schedule());
   assert.equal(older.numTokens, 9);
+  assert.equal(late.status, 'waiting');
   const chunks = scheduler.schedule();
   assert.deepEqual(summary(chunks), [[older.seqId, 1]]);
   assert.equal(scheduler.numPreemptions, 1);
@@ -104,15 +107,16 @@ test('out of blocks, the newest running sequence is preempted, keeps its tokens,
   assert.equal(newer.numTokens, 9, 'its sampled token is kept');
   runStep(scheduler, chunks);
   scheduler.finish(older);
-  // The preempted sequence is recomputed. Its tail block was evicted for the older one's new
-  // block; its first block is still cached, so only the rest runs.
+  // The preempted sequence is recomputed, ahead of the one that was already waiting. Its tail
+  // block was evicted for the older one's new block; its first block is still cached.
   const resumed = scheduler.schedule();
-  assert.equal(resumed[0].seq, newer);
+  assert.deepEqual(resumed.map((c) => c.seq), [newer, late]);
   assert.equal(newer.numComputedTokens, 4, 'its first block hit');
   assert.equal(resumed[0].numTokens, 5);
   assert.ok(chunkSamples(resumed[0]));
   runStep(scheduler, resumed);
   scheduler.finish(newer);
+  scheduler.finish(late);
   scheduler.checkInvariants();
   assert.equal(scheduler.hasWork, false);
 });
