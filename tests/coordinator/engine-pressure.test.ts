@@ -10,6 +10,8 @@ import { assertNoLeaks, collect, EOS, makeEngine, randomTokens, seededRandom, VO
 
 const LIMITS = { eosId: EOS, vocabSize: VOCAB };
 
+type NamedRequest = EngineGenerateRequest & { requestId: string };
+
 function expectedFor(req: EngineGenerateRequest, choiceIndex: number): number[] {
   const params = req.params ?? {};
   const sampling = { temperature: Number(params.sampling?.temperature ?? 0), seed: Number(params.sampling?.seed ?? 0), choiceIndex };
@@ -130,7 +132,7 @@ test('many requests arriving at random steps, with aborts and preemption: invari
     maxNumSeqs: 6,
   });
   const systems = [randomTokens(random, 17), randomTokens(random, 26), randomTokens(random, 9)];
-  const requests: EngineGenerateRequest[] = Array.from({ length: 40 }, (_, i) => {
+  const requests: NamedRequest[] = Array.from({ length: 40 }, (_, i) => {
     const system = systems[Math.floor(random() * systems.length)];
     const sampled = random() < 0.5;
     return {
