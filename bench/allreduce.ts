@@ -6,7 +6,7 @@
 // Usage: node --import tsx bench/allreduce.ts [--iterations N]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,7 +93,8 @@ async function main(): Promise<void> {
     }
   }
   const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-  console.log(`all-reduce latency (rank 0, back-to-back calls) on ${cpus} CPUs (${cpu})`);
+  const load = loadavg()[0];
+  console.log(`all-reduce latency (rank 0, back-to-back calls) on ${cpus} CPUs (${cpu}), 1-min load average ${load.toFixed(2)}`);
   console.log('kind  ranks  floats  pinned  iterations    p50 us    p99 us   mean us');
   for (const r of results)
     console.log(
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
     );
   const out = join(dirname(thisFile), 'results', 'allreduce.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), cpus, cpu, command: `node --import tsx bench/allreduce.ts --iterations ${iterations}`, results }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), cpus, cpu, loadAverage1m: load, command: `node --import tsx bench/allreduce.ts --iterations ${iterations}`, results }, null, 2)}\n`);
   console.log(`wrote ${out}`);
 }
 
