@@ -1,0 +1,104 @@
+// Starts a whole router (served model, replica set, HTTP and gRPC servers) from one validated
+// config object, and stops it: `drain` stops admitting and lets in-flight streams finish within a
+// grace period before aborting the rest. `m2 router` and `m2 serve` both start routers this way.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CoordinatorBackend, DEFAULT_BACKEND_TIMEOUTS, type BackendTimeouts } from './coordinator-backend.ts';
+import { startGrpcServer } from './grpc/grpc-server.ts';
+import { createHttpServer } from './http/http-server.ts';
+import { ReplicaSet, type ReplicaPolicy } from './replica-set.ts';
+import { RequestGateway } from './request-gateway.ts';
+import { ServedModel } from './served-model.ts';
+
+export interface RouterConfig {
+  modelDir: string;
+  /** Default: the model folder's name. */
+  servedModelName?: string;
+  /** Coordinator addresses, host:port. */
+  coordinators: string[];
+  host: string;
+  /** 0 picks a free port. */
+  httpPort: number;
+  grpcPort: number;
+  maxBodyBytes: number;
+  timeouts?: Partial<BackendTimeouts>;
+  policy?: ReplicaPolicy;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_DRAIN_GRACE_MS = 30_000;
+
+export interface RunningRouter {
+  httpUrl: string;
+  grpcAddress: string;
+  modelName: string;
+  /** DESIGN.md's ready line. */
+  readyLine: string;
+  gateway: RequestGateway;
+  /** Stop admitting, finish or abort in-flight requests, close servers and clients. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** Wildcard binds are printed as loopback: the ready line is for clients on this host. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startRouter(config: RouterConfig): Promise<RunningRouter> {
+  const model = ServedModel.load(config.modelDir, config.servedModelName);
+  const timeouts = { ...DEFAULT_BACKEND_TIMEOUTS, ...config.timeouts };
+  const replicas = new ReplicaSet(config.coordinators.map((address) => new CoordinatorBackend(address, timeouts)), config.policy);
+  const gateway = new RequestGateway(model, replicas, timeouts.abortTimeoutMs);
+  const httpServer = createHttpServer(gateway, { maxBodyBytes: config.maxBodyBytes });
+  let grpcServer: Awaited<ReturnType<typeof startGrpcServer>> | undefined;
+  try {
+    await replicas.start();
+    await listen(httpServer, config.host, config.httpPort);
+    grpcServer = await startGrpcServer(gateway, config.host, config.grpcPort);
+  } catch (err) {
+    replicas.close();
+    httpServer.close();
+    grpcServer?.server.forceShutdown();
+    throw err;
+  }
+  const host = reachableHost(config.host);
+  const httpUrl = `http://${host}:${(httpServer.address() as AddressInfo).port}`;
+  const grpcAddress = `${host}:${grpcServer.port}`;
+  const grpc = grpcServer;
+  let stopping: Promise<void> | undefined;
+  return {
+    httpUrl,
+    grpcAddress,
+    modelName: model.name,
+    readyLine: `m2 ready http=${httpUrl} grpc=${grpcAddress} model=${model.name}`,
+    gateway,
+    shutdown(graceMs = DEFAULT_DRAIN_GRACE_MS) {
+      stopping ??= (async () => {
+        grpc.stopServing();
+        await gateway.drain(graceMs);
+        await new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          httpServer.closeAllConnections();
+        });
+        // Health Watch streams stay open as long as their clients like; they do not hold a drain.
+        const force = setTimeout(() => grpc.server.forceShutdown(), 1000);
+        await new Promise<void>((resolve) => grpc.server.tryShutdown(() => resolve()));
+        clearTimeout(force);
+        replicas.close();
+      })();
+      return stopping;
+    },
+  };
+}
