@@ -184,3 +184,24 @@ test('many requests arriving at random steps, with aborts and preemption: invari
   assertNoLeaks(engine);
   await engine.close();
 });
+
+test('close aborts running and waiting requests, waits for the in-flight step, and releases them', async () => {
+  const { engine, model } = makeEngine({ numKvBlocks: 64, maxNumSeqs: 1 });
+  let openGate: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  model.onStep = () => gate;
+  const running = collect(engine.generate({ requestId: 'r', promptTokenIds: [1, 2], params: { maxTokens: 9 } }));
+  const waiting = collect(engine.generate({ requestId: 'w', promptTokenIds: [3, 4], params: { maxTokens: 9 } }));
+  await new Promise((resolve) => setImmediate(resolve));
+  let closed = false;
+  const closing = engine.close().then(() => (closed = true));
+  const [r, w] = await Promise.all([running, waiting]);
+  assert.equal(r.choices[0].finishReason, 'abort');
+  assert.equal(w.choices[0].finishReason, 'abort');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(closed, false, 'close waits for the step in flight');
+  openGate();
+  await closing;
+  assert.deepEqual(model.released, [1], 'only the admitted sequence had worker state');
+  assertNoLeaks(engine);
+});
