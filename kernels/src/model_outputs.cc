@@ -1,6 +1,7 @@
 // The end of a step: final norm and lm_head for the returned rows only, the vocab-parallel
 // gather, and sampling on rank 0 with each sequence's penalty history.
 #include <cstring>
+#include <string>
 
 #include "model.h"
 #include "row_ops.h"
@@ -28,7 +29,13 @@ void Model::prepare_histories(const StepRequest& req) {
     PenaltyState* h = nullptr;
     if (req.sample && req.tokens && s.n_outputs > 0 && uses_penalties(s.sampling)) {
       h = &histories_.try_emplace(s.id, s.prompt_len).first->second;
-      h->truncate(req.positions[s.start]);
+      const int context = req.positions[s.start];
+      if (h->length() < context)
+        throw SamplingError("sequence " + std::to_string(s.id) + ": penalties need its whole history, but rank 0 has " +
+                                std::to_string(h->length()) + " tokens and the step starts at position " +
+                                std::to_string(context) + " (send the uncached prefix once)",
+                            "ERR_PENALTY_HISTORY");
+      h->truncate(context);
     }
     seq_history_.push_back(h);
   }

@@ -127,6 +127,8 @@ test('malformed requests and models are clear errors', async () => {
   bad({ sequences: [{ ...seq, outputRows: Int32Array.of(2) }] }, /output row outside/);
   bad({ positions: Int32Array.of(0, 2) }, /consecutive/);
   assert.throws(() => runStep(model, { ...base, sequences: [{ ...seq, sampling: { topP: 0 } }] }), { code: 'ERR_SAMPLING_PARAMS' });
+  const late = { ...base, positions: Int32Array.of(4, 5), slotMapping: Int32Array.of(4, 5), sequences: [{ ...seq, id: 2, blockTable: Int32Array.of(0, 1), sampling: { repetitionPenalty: 1.3 } }] };
+  await assert.rejects(runStep(model, late), { code: 'ERR_PENALTY_HISTORY' });
   const first = runStep(model, { ...base, sequences: [seq] });
   assert.throws(() => runStep(model, { ...base, sequences: [seq] }), { code: 'ERR_MODEL_BUSY' });
   await first;
