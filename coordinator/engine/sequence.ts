@@ -54,10 +54,15 @@ export class Sequence {
     return this.tokenIds.length - this.numComputedTokens;
   }
 
-  /** True while the leader is computing the prompt this choice will share. */
+  /** True while the leader is computing a prompt with at least one full block this choice will share. */
   get isWaitingForLeader(): boolean {
     const leader = this.leader;
-    return leader !== null && leader.status === 'running' && leader.numComputedTokens < leader.promptLen;
+    return (
+      leader !== null &&
+      leader.promptLen > this.blockSize &&
+      leader.status === 'running' &&
+      leader.numComputedTokens < leader.promptLen
+    );
   }
 
   /** Chained hash of full block `index` (index < numTokens / blockSize). */

@@ -158,3 +158,12 @@ test('the step request lays out tokens, positions, block tables and output indic
   assert.deepEqual([sb2.startPosition, sb2.numTokens, sb2.outputIndices], [2, 3, [2]]);
   assert.deepEqual(second.sequences.find((s) => s.seqId === a.seqId)!.startPosition, 10);
 });
+
+test('extra choices of a prompt without a full block do not wait: nothing could be shared', () => {
+  const { scheduler } = setup(32, 64);
+  const leader = seq(4);
+  const follower = seq(4, leader);
+  scheduler.add(leader);
+  scheduler.add(follower);
+  assert.deepEqual(summary(scheduler.schedule()), [[leader.seqId, 4], [follower.seqId, 4]]);
+});
