@@ -2,8 +2,9 @@
 // stderr and a non-zero exit (2 for usage errors), never a stack trace for user mistakes.
 import { CliError, parseCommandArgs, type Command } from './command.ts';
 import { makeModelCommand } from './commands/make-model.ts';
+import { routerCommand } from './commands/router.ts';
 
-const COMMANDS: Command[] = [makeModelCommand];
+const COMMANDS: Command[] = [makeModelCommand, routerCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
