@@ -88,10 +88,14 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
       stopping ??= (async () => {
         grpc.stopServing();
         await gateway.drain(graceMs);
+        // Streams that just ended may still be writing their last events: close idle
+        // connections now, and cut the rest only if they linger.
+        const cut = setTimeout(() => httpServer.closeAllConnections(), 2000);
         await new Promise<void>((resolve) => {
           httpServer.close(() => resolve());
-          httpServer.closeAllConnections();
+          httpServer.closeIdleConnections();
         });
+        clearTimeout(cut);
         // Health Watch streams stay open as long as their clients like; they do not hold a drain.
         const force = setTimeout(() => grpc.server.forceShutdown(), 1000);
         await new Promise<void>((resolve) => grpc.server.tryShutdown(() => resolve()));

@@ -188,8 +188,8 @@ test('reflection lists GenerateService and Health', async () => {
   try {
     const names = await new Promise<string[]>((resolve, reject) => {
       const call = reflection.ServerReflectionInfo();
-      call.on('data', (res) => {
-        resolve(res.listServicesResponse!.service.map((s) => s.name));
+      call.on('data', (res: { listServicesResponse?: { service: Array<{ name: string }> } }) => {
+        resolve(res.listServicesResponse!.service.map((service) => service.name));
         call.end();
       });
       call.on('error', reject);
