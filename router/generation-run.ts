@@ -74,7 +74,7 @@ export class GenerationRun {
 
   /**
    * Streams the output; exactly one update carries usage (counted here if the stream ended
-   * without the coordinator's), usually the last. Throws ApiError when the request fails before or while streaming.
+   * without the coordinator's), usually the last. Throws ApiError when the request fails.
    */
   async *updates(): AsyncGenerator<RunUpdate> {
     yield* this.stream();

@@ -112,7 +112,12 @@ export function generateServiceHandlers(gateway: RequestGateway): GenerateServic
     for await (const update of gateway.stream(run)) {
       const message: GenerateResponse = { requestId, choices: update.choices.map((c) => choiceMessage(c, tokenText)) };
       if (update.usage) message.usage = update.usage;
-      if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
+      if (!call.write(message)) {
+        await new Promise<void>((resolve) => {
+          call.once('drain', resolve);
+          call.once('cancelled', resolve);
+        });
+      }
     }
     call.end();
   }
