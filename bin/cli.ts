@@ -3,8 +3,10 @@
 import { CliError, parseCommandArgs, type Command } from './command.ts';
 import { makeModelCommand } from './commands/make-model.ts';
 import { routerCommand } from './commands/router.ts';
+import { workerCommand } from './commands/worker.ts';
+import { generateCommand } from './commands/generate.ts';
 
-const COMMANDS: Command[] = [makeModelCommand, routerCommand];
+const COMMANDS: Command[] = [makeModelCommand, generateCommand, workerCommand, routerCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -22,7 +22,27 @@ export class CliError extends Error {
   }
 }
 
-export function parseCommandArgs(cmd: Command, argv: string[]): { values: ParsedValues; positionals: string[]; help: boolean } {
+/** `--max-num-seqs` <-> `M2_MAX_NUM_SEQS`: the chart configures processes through env vars. */
+export function envName(option: string): string {
+  return `M2_${option.replace(/-/g, '_').toUpperCase()}`;
+}
+
+function applyEnvDefaults(cmd: Command, values: ParsedValues, env: NodeJS.ProcessEnv): void {
+  for (const [name, spec] of Object.entries(cmd.options)) {
+    const fromEnv = env[envName(name)];
+    if (values[name] !== undefined || fromEnv === undefined || fromEnv === '') continue;
+    if (spec.type === 'boolean') {
+      if (!/^(1|0|true|false)$/i.test(fromEnv)) throw new CliError(`${envName(name)} must be true or false, got ${JSON.stringify(fromEnv)}`, 2);
+      values[name] = /^(1|true)$/i.test(fromEnv);
+    } else {
+      values[name] = fromEnv;
+    }
+  }
+}
+
+/** Parses argv strictly; options not given on the command line fall back to their M2_* env var. */
+export function parseCommandArgs(cmd: Command, argv: string[], env: NodeJS.ProcessEnv = process.env): { values: ParsedValues; positionals: string[]; help: boolean } {
+  let parsed: { values: ParsedValues; positionals: string[] };
   try {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -30,10 +50,12 @@ export function parseCommandArgs(cmd: Command, argv: string[]): { values: Parsed
       strict: true,
       allowPositionals: true,
     });
-    return { values: values as ParsedValues, positionals, help: values.help === true };
+    parsed = { values: values as ParsedValues, positionals };
   } catch (err) {
     throw new CliError(`${(err as Error).message.split('\n')[0]} (see: m2 ${cmd.name} --help)`, 2);
   }
+  applyEnvDefaults(cmd, parsed.values, env);
+  return { ...parsed, help: parsed.values.help === true };
 }
 
 export function stringOpt(values: ParsedValues, name: string): string | undefined {

@@ -174,6 +174,8 @@ export class Engine {
   private async run(): Promise<void> {
     while (!this.closed) {
       await this.flushReleases();
+      // close() may have run while the release was in flight; its wake() found no waiter.
+      if (this.closed) break;
       if (!this.scheduler.hasWork) {
         await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         continue;

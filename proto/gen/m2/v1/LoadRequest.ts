@@ -54,6 +54,10 @@ export interface LoadRequest {
    * "cpu" or "cuda".
    */
   'device'?: (string);
+  /**
+   * Longest sequence (prompt + output) the coordinator will schedule, in tokens.
+   */
+  'maxModelLen'?: (number);
 }
 
 export interface LoadRequest__Output {
@@ -108,4 +112,8 @@ export interface LoadRequest__Output {
    * "cpu" or "cuda".
    */
   'device': (string);
+  /**
+   * Longest sequence (prompt + output) the coordinator will schedule, in tokens.
+   */
+  'maxModelLen': (number);
 }

@@ -1,0 +1,94 @@
+// Spawns m2 child processes (workers, coordinators) and waits for their ready line. Children
+// are killed when the parent exits for any reason, SIGINT/SIGTERM included, so a failed or
+// interrupted run never leaves processes behind.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseReadyLine, type ReadyFields } from './ready-line.ts';
+
+const M2_BIN = fileURLToPath(new URL('../../bin/m2.js', import.meta.url));
+
+const live = new Set<ChildProcess>();
+let hooksInstalled = false;
+
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const child of live) child.kill('SIGKILL');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
+export interface M2Child {
+  process: ChildProcess;
+  ready: ReadyFields;
+  /** Resolves with the exit code (or signal name) when the child ends. */
+  exited: Promise<string>;
+  /** Last lines the child wrote on stderr (for error messages). */
+  stderrTail(): string;
+}
+
+export class ChildStartError extends Error {
+  override readonly name = 'ChildStartError';
+}
+
+/** Runs `m2 <args>` and resolves once it printed its ready line. */
+export function spawnM2(args: string[], opts: { name: string; timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<M2Child> {
+  installExitHooks();
+  const child = spawn(process.execPath, [M2_BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  live.add(child);
+  const tail: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+    if (process.env.M2_CHILD_LOGS) process.stderr.write(`[${opts.name}] ${line}\n`);
+  });
+  const exited = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      resolve(signal ?? String(code));
+    });
+  });
+  const stderrTail = (): string => tail.slice(-5).join(' | ');
+  return new Promise<M2Child>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new ChildStartError(`${opts.name} did not become ready within ${opts.timeoutMs} ms${tail.length ? `: ${stderrTail()}` : ''}`));
+    }, opts.timeoutMs);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const ready = parseReadyLine(line);
+      if (!ready) return;
+      clearTimeout(timer);
+      lines.removeAllListeners('line');
+      child.stdout!.resume();
+      resolve({ process: child, ready, exited, stderrTail });
+    });
+    void exited.then((how) => {
+      clearTimeout(timer);
+      reject(new ChildStartError(`${opts.name} exited (${how}) before it was ready${tail.length ? `: ${stderrTail()}` : ''}`));
+    });
+  });
+}
+
+/** Kills children still running (SIGTERM, then SIGKILL after graceMs) and waits for them. */
+export async function stopChildren(children: M2Child[], graceMs = 2000): Promise<void> {
+  await Promise.all(
+    children.map(async (c) => {
+      if (c.process.exitCode !== null || c.process.signalCode !== null) return;
+      c.process.kill('SIGTERM');
+      const timer = setTimeout(() => c.process.kill('SIGKILL'), graceMs);
+      await c.exited;
+      clearTimeout(timer);
+    }),
+  );
+}

@@ -1,0 +1,56 @@
+// WorkerService over gRPC: maps each call onto WorkerState and its errors onto status codes
+// (bad input INVALID_ARGUMENT, nothing loaded FAILED_PRECONDITION, a failed step INTERNAL).
+import * as grpc from '@grpc/grpc-js';
+import { loadWorkerProto } from '../../proto/load.ts';
+import type { WorkerServiceHandlers } from '../../proto/gen/m2/v1/WorkerService.ts';
+import { WorkerState, WorkerStateError } from './worker-state.ts';
+
+function statusOf(err: unknown): grpc.status {
+  if (err instanceof WorkerStateError) {
+    if (err.kind === 'invalid') return grpc.status.INVALID_ARGUMENT;
+    if (err.kind === 'not-loaded') return grpc.status.FAILED_PRECONDITION;
+  }
+  return grpc.status.INTERNAL;
+}
+
+function toServiceError(err: unknown): grpc.ServiceError {
+  const message = err instanceof Error ? err.message : String(err);
+  return Object.assign(new Error(message), { code: statusOf(err), details: message, metadata: new grpc.Metadata() });
+}
+
+/** Wraps a sync or async handler body into a unary callback handler. */
+function unary<Req, Res>(body: (req: Req) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => body(call.request))
+      .then((res) => callback(null, res), (err: unknown) => callback(toServiceError(err)));
+  };
+}
+
+export function workerServiceHandlers(state: WorkerState): WorkerServiceHandlers {
+  return {
+    Load: unary((req) => state.load(req)),
+    ShardInfo: unary(() => state.shardInfo()),
+    Step: unary((req) => state.step(req)),
+    ReleaseSequences: unary(async (req) => {
+      await state.release(req.seqIds);
+      return {};
+    }),
+    Health: unary(() => ({ loaded: state.loaded, msSinceLastStep: state.msSinceLastStep(), lastError: state.lastError })),
+    ProbeStep: unary(async () => {
+      const r = await state.probe();
+      return { timings: { forwardNs: r.forwardNs, collectiveNs: r.collectiveNs } };
+    }),
+  };
+}
+
+export function startWorkerGrpc(state: WorkerState, host: string, port: number): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 256 << 20, 'grpc.max_send_message_length': 256 << 20 });
+  server.addService(loadWorkerProto().m2.v1.WorkerService.service, workerServiceHandlers(state));
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) reject(err);
+      else resolve({ server, port: bound });
+    });
+  });
+}
