@@ -77,7 +77,8 @@ export class Engine {
   /**
    * Admits a request and returns its stream of updates (each choice's last update carries its
    * finish_reason; the message that finishes the request carries usage and timings). Throws
-   * EngineError synchronously: INVALID_ARGUMENT, ALREADY_EXISTS, RESOURCE_EXHAUSTED, UNAVAILABLE.
+   * EngineError synchronously: INVALID_ARGUMENT, OUT_OF_RANGE, ALREADY_EXISTS, RESOURCE_EXHAUSTED,
+   * UNAVAILABLE.
    * The stream rejects with EngineError('INTERNAL') when a step of the request fails. Leaving the
    * iteration early aborts the request.
    */

@@ -2,8 +2,10 @@
 // gRPC status the coordinator's server maps it to (so the router can turn it into 400/429/500).
 
 export type EngineErrorCode =
-  /** The request itself is wrong (context too long, bad token id, min_tokens > max_tokens...). */
+  /** The request itself is wrong (bad token id, min_tokens > max_tokens...). */
   | 'INVALID_ARGUMENT'
+  /** Prompt + max_tokens exceed the context length (the router answers context_length_exceeded). */
+  | 'OUT_OF_RANGE'
   /** A live request already uses this request id. */
   | 'ALREADY_EXISTS'
   /** The waiting queue is full: retry later or elsewhere. */

@@ -25,6 +25,10 @@ function invalid(message: string): EngineError {
   return new EngineError('INVALID_ARGUMENT', message);
 }
 
+function contextExceeded(message: string): EngineError {
+  return new EngineError('OUT_OF_RANGE', message);
+}
+
 function toNumber(value: number | string | Long | null | undefined, fallback: number): number {
   if (value === undefined || value === null) return fallback;
   if (typeof value === 'object') return value.toNumber();
@@ -64,7 +68,8 @@ function resolveSampling(sampling: SamplingParams | null | undefined, seed: numb
 }
 
 /**
- * Resolves `request` or throws EngineError('INVALID_ARGUMENT') with a message for the user.
+ * Resolves `request` or throws EngineError('INVALID_ARGUMENT', or 'OUT_OF_RANGE' for the context
+ * length) with a message for the user.
  * `drawSeed` gives the seed of a request whose seed_unset is set.
  */
 export function resolveRequest(request: EngineGenerateRequest, config: EngineConfig, drawSeed: () => number): ResolvedRequest {
@@ -75,7 +80,7 @@ export function resolveRequest(request: EngineGenerateRequest, config: EngineCon
   const params = request.params ?? {};
   const promptLen = promptTokenIds.length;
   if (promptLen >= config.maxModelLen) {
-    throw invalid(
+    throw contextExceeded(
       `This model's maximum context length is ${config.maxModelLen} tokens; the prompt has ${promptLen} ` +
         'tokens, leaving no room for output. Shorten the prompt.',
     );
@@ -83,7 +88,7 @@ export function resolveRequest(request: EngineGenerateRequest, config: EngineCon
   const maxTokens = params.maxTokens || config.maxModelLen - promptLen;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid(`max_tokens must be a positive integer, got ${maxTokens}`);
   if (promptLen + maxTokens > config.maxModelLen) {
-    throw invalid(
+    throw contextExceeded(
       `This model's maximum context length is ${config.maxModelLen} tokens. However, you requested ` +
         `${promptLen + maxTokens} tokens (${promptLen} in the prompt, ${maxTokens} for the completion). ` +
         'Reduce the prompt or max_tokens.',

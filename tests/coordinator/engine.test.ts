@@ -165,8 +165,8 @@ test('bad requests are refused with clear errors and codes', async () => {
       (error: unknown) => error instanceof EngineError && error.code === code && pattern.test(error.message),
     );
   const prompt = [1, 2, 3];
-  expectError(request('x', new Array(90).fill(1), { maxTokens: 20 }), 'INVALID_ARGUMENT', /maximum context length is 100 tokens.*110 tokens \(90 in the prompt, 20 for the completion\)/);
-  expectError(request('x', new Array(100).fill(1)), 'INVALID_ARGUMENT', /prompt has 100 tokens/);
+  expectError(request('x', new Array(90).fill(1), { maxTokens: 20 }), 'OUT_OF_RANGE', /maximum context length is 100 tokens.*110 tokens \(90 in the prompt, 20 for the completion\)/);
+  expectError(request('x', new Array(100).fill(1)), 'OUT_OF_RANGE', /prompt has 100 tokens/);
   expectError(request('x', []), 'INVALID_ARGUMENT', /must not be empty/);
   expectError(request('x', [1, VOCAB]), 'INVALID_ARGUMENT', /token id 64 outside/);
   expectError(request('', prompt), 'INVALID_ARGUMENT', /request_id/);

@@ -19,8 +19,18 @@ export interface StatsResponse {
    * Ready: all ranks loaded and a step or probe succeeded recently.
    */
   'ready'?: (boolean);
+  /**
+   * The served model name (what clients put in "model").
+   */
   'model'?: (string);
+  /**
+   * Longest prompt + output one sequence may have (the KV cache may cap the config's).
+   */
   'maxModelLen'?: (number);
+  /**
+   * Tensor-parallel ranks of this replica's group.
+   */
+  'tpSize'?: (number);
 }
 
 export interface StatsResponse__Output {
@@ -40,6 +50,16 @@ export interface StatsResponse__Output {
    * Ready: all ranks loaded and a step or probe succeeded recently.
    */
   'ready': (boolean);
+  /**
+   * The served model name (what clients put in "model").
+   */
   'model': (string);
+  /**
+   * Longest prompt + output one sequence may have (the KV cache may cap the config's).
+   */
   'maxModelLen': (number);
+  /**
+   * Tensor-parallel ranks of this replica's group.
+   */
+  'tpSize': (number);
 }
