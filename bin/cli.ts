@@ -5,8 +5,9 @@ import { makeModelCommand } from './commands/make-model.ts';
 import { routerCommand } from './commands/router.ts';
 import { workerCommand } from './commands/worker.ts';
 import { generateCommand } from './commands/generate.ts';
+import { exportGgufCommand } from './commands/export-gguf.ts';
 
-const COMMANDS: Command[] = [makeModelCommand, generateCommand, workerCommand, routerCommand];
+const COMMANDS: Command[] = [makeModelCommand, generateCommand, workerCommand, routerCommand, exportGgufCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
