@@ -29,6 +29,10 @@ struct ModelLimits {
   int max_model_len = 0;  // longest sequence (attention score scratch)
 };
 
+/// The checks of Model::validate for any backend with this shape and these limits (the CUDA
+/// model shares them): throws std::invalid_argument naming the offending field.
+void validate_step_request(const ModelShape& shape, const ModelLimits& limits, const StepRequest& req);
+
 class Model {
  public:
   /// collective may be null for TP = 1; it must outlive the model.
@@ -57,7 +61,6 @@ class Model {
   void outputs(const StepRequest& req, const StepOutputs& out);
   void prepare_histories(const StepRequest& req);
   void sample_chunk(const StepRequest& req, const StepOutputs& out, int first_row, int rows);
-  void validate_sequence(const StepRequest& req, const StepSequence& s) const;
   void all_reduce(float* data, size_t count);
   KvLayer kv_layer(int l);
 

@@ -69,13 +69,13 @@ SamplingParams parse_sampling(const Napi::Object& o, int vocab) {
 
 }  // namespace
 
-StepRequest parse_step_request(const Napi::Object& r, const Model& model) {
+StepRequest parse_step_request(const Napi::Object& r, const ModelShape& shape) {
   StepRequest req;
   size_t n = 0;
   req.positions = int32s(r, "positions", &n, false);
   req.n_tokens = static_cast<int>(n);
   req.tokens = typed<int32_t, napi_int32_array>(r, "tokens", n, true);
-  req.hidden_in = typed<float, napi_float32_array>(r, "hiddenStates", n * model.shape().hidden, true);
+  req.hidden_in = typed<float, napi_float32_array>(r, "hiddenStates", n * shape.hidden, true);
   req.slots = typed<int32_t, napi_int32_array>(r, "slotMapping", n, false);
   Napi::Value sample = r.Get("sample");
   req.sample = sample.IsUndefined() || sample.ToBoolean();
@@ -101,7 +101,7 @@ StepRequest parse_step_request(const Napi::Object& r, const Model& model) {
       s.tree_mask = typed<uint8_t, napi_uint8_array>(o, "treeMask", static_cast<size_t>(s.count) * s.count, true);
     s.prompt_len = static_cast<int>(number(o, "promptLen", 0));
     Napi::Value sampling = o.Get("sampling");
-    if (sampling.IsObject()) s.sampling = parse_sampling(sampling.As<Napi::Object>(), model.shape().vocab);
+    if (sampling.IsObject()) s.sampling = parse_sampling(sampling.As<Napi::Object>(), shape.vocab);
     s.capture_layers = int32s(o, "captureLayers", &len, true);
     s.n_capture = s.capture_layers ? static_cast<int>(len) : 0;
     req.seqs.push_back(s);
@@ -109,7 +109,7 @@ StepRequest parse_step_request(const Napi::Object& r, const Model& model) {
   return req;
 }
 
-Napi::Object make_step_result(Napi::Env env, StepRequest& req, const Model& model, bool return_logits,
+Napi::Object make_step_result(Napi::Env env, StepRequest& req, const ModelShape& shape, bool return_logits,
                               StepOutputs& out) {
   size_t n_out = 0;
   for (const StepSequence& s : req.seqs) n_out += s.n_outputs;
@@ -126,7 +126,7 @@ Napi::Object make_step_result(Napi::Env env, StepRequest& req, const Model& mode
   result.Set("topLogprobs", top_logprobs);
   out = StepOutputs{ids.Data(), logprobs.Data(), counts.Data(), top_ids.Data(), top_logprobs.Data(), nullptr};
   if (return_logits) {
-    auto logits = Napi::Float32Array::New(env, n_out * model.shape().vocab);
+    auto logits = Napi::Float32Array::New(env, n_out * shape.vocab);
     result.Set("logits", logits);
     out.logits = logits.Data();
   }
@@ -137,7 +137,7 @@ Napi::Object make_step_result(Napi::Env env, StepRequest& req, const Model& mode
       captured.Set(i, env.Null());
       continue;
     }
-    auto buf = Napi::Float32Array::New(env, static_cast<size_t>(s.n_capture) * s.count * model.shape().hidden);
+    auto buf = Napi::Float32Array::New(env, static_cast<size_t>(s.n_capture) * s.count * shape.hidden);
     s.capture_out = buf.Data();
     captured.Set(i, buf);
   }
