@@ -47,10 +47,18 @@ export function shmSegmentsOf(pid: number): string[] {
   return readdirSync('/dev/shm').filter((n) => n.startsWith(`m2-${pid}-`));
 }
 
+export interface M2Result {
+  pid: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
 export interface M2Run {
   pid: number;
   /** Resolves when the process ended. */
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+  done: Promise<M2Result>;
   kill(signal: NodeJS.Signals): void;
 }
 
@@ -62,17 +70,18 @@ export function startM2(args: string[], tag: string, timeoutMs = 60_000): M2Run 
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
+  const pid = child.pid!;
+  const done = new Promise<M2Result>((resolve) => {
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      resolve({ pid, code, signal, stdout, stderr });
     });
   });
-  return { pid: child.pid!, done, kill: (signal) => child.kill(signal) };
+  return { pid, done, kill: (signal) => child.kill(signal) };
 }
 
 /** Runs `m2 <args>` to the end. */
-export function runM2(args: string[], tag: string, timeoutMs?: number): M2Run['done'] {
+export function runM2(args: string[], tag: string, timeoutMs?: number): Promise<M2Result> {
   return startM2(args, tag, timeoutMs).done;
 }
 
