@@ -5,9 +5,11 @@ import { makeModelCommand } from './commands/make-model.ts';
 import { routerCommand } from './commands/router.ts';
 import { workerCommand } from './commands/worker.ts';
 import { generateCommand } from './commands/generate.ts';
+import { coordinatorCommand } from './commands/coordinator.ts';
+import { serveCommand } from './commands/serve.ts';
 import { exportGgufCommand } from './commands/export-gguf.ts';
 
-const COMMANDS: Command[] = [makeModelCommand, generateCommand, workerCommand, routerCommand, exportGgufCommand];
+const COMMANDS: Command[] = [serveCommand, makeModelCommand, generateCommand, coordinatorCommand, workerCommand, routerCommand, exportGgufCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

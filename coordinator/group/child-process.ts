@@ -18,7 +18,9 @@ function installExitHooks(): void {
     for (const child of live) child.kill('SIGKILL');
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      // A command that drains on this signal owns the shutdown (the exit hook still kills stragglers).
+      if (process.listenerCount(signal) > 1) return;
       for (const child of live) child.kill('SIGKILL');
       process.exit(signal === 'SIGINT' ? 130 : 143);
     });

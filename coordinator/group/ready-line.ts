@@ -27,3 +27,10 @@ export function parseReadyLine(line: string): ReadyFields | null {
   }
   return fields;
 }
+
+/** The host clients on this machine dial for a bind address: wildcards become loopback. */
+export function connectableHost(bindHost: string): string {
+  if (bindHost === '0.0.0.0' || bindHost === '') return '127.0.0.1';
+  if (bindHost === '::') return '[::1]';
+  return bindHost.includes(':') ? `[${bindHost}]` : bindHost;
+}

@@ -42,6 +42,8 @@ export class WorkerGroup {
   private readonly clients: WorkerServiceClient[];
   private failure: WorkerGroupError | null = null;
   private shards: ShardInfoResponse__Output[] = [];
+  /** Steps and probes run one at a time: ranks must meet in their collectives in the same order. */
+  private collectiveQueue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: WorkerGroupOptions) {
     const proto = loadWorkerProto();
@@ -94,9 +96,17 @@ export class WorkerGroup {
     return this.shards;
   }
 
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.collectiveQueue.then(fn, fn);
+    this.collectiveQueue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Sends the step to every rank; returns rank 0's response with the slowest rank's timings. */
   async step(req: StepRequest): Promise<StepResponse__Output> {
-    const responses = await this.all('Step', (c) => call<StepResponse__Output>(this.opts.stepTimeoutMs, (m, o, cb) => c.Step(req, m, o, cb)));
+    const responses = await this.exclusive(() =>
+      this.all('Step', (c) => call<StepResponse__Output>(this.opts.stepTimeoutMs, (m, o, cb) => c.Step(req, m, o, cb))),
+    );
     const rank0 = responses[0];
     for (const r of responses) {
       if (!r.timings || !rank0.timings) continue;
@@ -111,8 +121,9 @@ export class WorkerGroup {
     await this.all('ReleaseSequences', (c) => call(this.opts.stepTimeoutMs, (m, o, cb) => c.ReleaseSequences({ seqIds: [...seqIds] }, m, o, cb)));
   }
 
+  /** A one-token forward pass on every rank (collectives included), queued behind any step. */
   async probe(): Promise<void> {
-    await this.all('ProbeStep', (c) => call(this.opts.stepTimeoutMs, (m, o, cb) => c.ProbeStep({}, m, o, cb)));
+    await this.exclusive(() => this.all('ProbeStep', (c) => call(this.opts.stepTimeoutMs, (m, o, cb) => c.ProbeStep({}, m, o, cb))));
   }
 
   async health(timeoutMs: number): Promise<HealthResponse__Output[]> {

@@ -1,0 +1,106 @@
+// One coordinator process's servers around a replica: CoordinatorService over gRPC and the
+// health port (/health, /ready), started from one config object, and the drain that SIGTERM
+// runs: stop admitting, let open streams finish within a grace period, abort the rest, stop the
+// workers. `m2 coordinator` runs this; tests run it in process.
+import * as grpc from '@grpc/grpc-js';
+import { basename } from 'node:path';
+import { loadCoordinatorProto } from '../../proto/load.ts';
+import { startHealthServer } from '../../worker/server/health-http.ts';
+import { connectableHost, formatReadyLine } from '../group/ready-line.ts';
+import { Replica, type ReplicaOptions } from '../runtime/replica.ts';
+import { CoordinatorService } from './coordinator-service.ts';
+import { DEFAULT_READINESS, GroupReadiness, type ReadinessOptions } from './readiness.ts';
+
+export interface CoordinatorConfig {
+  replica: ReplicaOptions;
+  /** Bind address of both servers. */
+  host: string;
+  /** gRPC port; 0 picks a free one. */
+  port: number;
+  /** Health HTTP port; 0 picks a free one. */
+  metricsPort: number;
+  /** Default: the model folder's name (as the router names it). */
+  servedModelName?: string;
+  readiness?: Partial<ReadinessOptions>;
+}
+
+export const DEFAULT_COORDINATOR_DRAIN_MS = 30_000;
+/** How long aborted streams get to send their last message before the server is cut. */
+const ABORT_FLUSH_MS = 2000;
+
+export interface RunningCoordinator {
+  grpcAddress: string;
+  httpUrl: string;
+  modelName: string;
+  readyLine: string;
+  replica: Replica;
+  service: CoordinatorService;
+  /** Stop admitting, finish open streams within `graceMs`, abort the rest, stop the workers. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+}
+
+export async function startCoordinator(config: CoordinatorConfig): Promise<RunningCoordinator> {
+  const modelName = config.servedModelName ?? basename(config.replica.modelDir);
+  const replica = await Replica.start(config.replica);
+  const readiness = new GroupReadiness(replica.group, () => replica.engine.stats().lastStepTime, { ...DEFAULT_READINESS, ...config.readiness });
+  const service = new CoordinatorService({
+    engine: replica.engine,
+    modelName,
+    tpSize: replica.group.tpSize,
+    readiness: () => readiness.state,
+  });
+  const server = new grpc.Server();
+  server.addService(loadCoordinatorProto().m2.v1.CoordinatorService.service, service.handlers());
+  let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
+  let port: number;
+  try {
+    await readiness.start();
+    port = await bindGrpc(server, config.host, config.port);
+    health = await startHealthServer(config.host, config.metricsPort, async () => {
+      const state = service.readiness();
+      const { numRunning, numWaiting, kvCacheUsage, tpSize } = service.stats();
+      const detail = { reason: state.reason || undefined, msSinceLastSuccess: state.msSinceLastSuccess, numRunning, numWaiting, kvCacheUsage, tpSize };
+      return { ready: state.ready, detail };
+    });
+  } catch (err) {
+    readiness.stop();
+    server.forceShutdown();
+    await replica.close();
+    throw err;
+  }
+  const host = connectableHost(config.host);
+  const grpcAddress = `${host}:${port}`;
+  const httpUrl = `http://${host}:${health.port}`;
+  const healthServer = health;
+  let stopping: Promise<void> | undefined;
+  return {
+    grpcAddress,
+    httpUrl,
+    modelName,
+    readyLine: formatReadyLine({ grpc: grpcAddress, http: httpUrl, model: modelName }),
+    replica,
+    service,
+    shutdown(graceMs = DEFAULT_COORDINATOR_DRAIN_MS) {
+      stopping ??= (async () => {
+        service.stopAdmitting();
+        await service.whenIdle(graceMs);
+        readiness.stop();
+        // Aborts what still runs: each open stream gets its final "abort" message and ends.
+        await replica.engine.close();
+        await service.whenIdle(ABORT_FLUSH_MS);
+        const force = setTimeout(() => server.forceShutdown(), ABORT_FLUSH_MS);
+        await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        clearTimeout(force);
+        await healthServer.close();
+        await replica.close();
+      })();
+      return stopping;
+    },
+  };
+}
