@@ -4,6 +4,7 @@
 // rank per core with taskset when the machine has the cores; 4-rank groups are left to the
 // scheduler (on a 2-core machine that is the oversubscribed TP=4 test layout).
 // Usage: node --import tsx bench/allreduce.ts [--iterations N]
+// bench/tp.ts imports runGroup for its all-reduce rows.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -17,7 +18,7 @@ interface RankJob extends CommunicatorOptions {
   warmup: number;
   iterations: number;
 }
-interface Result {
+export interface Result {
   kind: 'shm' | 'tcp';
   ranks: number;
   floats: number;
@@ -55,7 +56,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function runGroup(kind: 'shm' | 'tcp', ranks: number, count: number, iterations: number, pin: boolean): Promise<Result> {
+/** One rank per core with taskset, when the machine has the cores and taskset works. */
+export function canPinRanks(ranks: number): boolean {
+  return ranks <= availableParallelism() && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+}
+
+export async function runGroup(kind: 'shm' | 'tcp', ranks: number, count: number, iterations: number, pin: boolean): Promise<Result> {
   const group = kind === 'shm' ? { name: `m2-bench-allreduce-${process.pid}-${ranks}-${count}` } : { addresses: [`127.0.0.1:${await freePort()}`] };
   const outputs = await Promise.all(
     [...Array(ranks).keys()].map((rank) => {
@@ -82,13 +88,11 @@ async function main(): Promise<void> {
   const iterations = at > 0 ? Number(process.argv[at + 1]) : 5000;
   if (!Number.isInteger(iterations) || iterations < 100) throw new Error('--iterations must be an integer >= 100');
   const cpus = availableParallelism();
-  const canPin = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
   const results: Result[] = [];
   for (const kind of ['shm', 'tcp'] as const) {
     for (const ranks of [2, 4]) {
       for (const count of [896, 5120]) {
-        const pin = ranks <= cpus && canPin;
-        results.push(await runGroup(kind, ranks, count, ranks > cpus ? Math.ceil(iterations / 2) : iterations, pin));
+        results.push(await runGroup(kind, ranks, count, ranks > cpus ? Math.ceil(iterations / 2) : iterations, canPinRanks(ranks)));
       }
     }
   }
@@ -108,4 +112,4 @@ async function main(): Promise<void> {
 
 const rankJob = process.env.M2_ALLREDUCE_RANK;
 if (rankJob !== undefined) runRank(JSON.parse(rankJob) as RankJob);
-else await main();
+else if (process.argv[1] === thisFile) await main();
