@@ -72,6 +72,11 @@ export class GenerationRun {
     return this.request.requestId ?? '';
   }
 
+  /** The address of the replica serving (or last tried for) this run; '' before one is picked. */
+  get replica(): string {
+    return this.backend?.address ?? '';
+  }
+
   /**
    * Streams the output; exactly one update carries usage (counted here if the stream ended
    * without the coordinator's), usually the last. Throws ApiError when the request fails.

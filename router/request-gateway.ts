@@ -2,7 +2,8 @@
 // admission check (refused while draining), and the registry of in-flight runs that the gRPC
 // Abort call and the SIGTERM drain act on.
 import { randomBytes } from 'node:crypto';
-import { badParam, unavailable, unknownModel } from './api-error.ts';
+import type { RouterMetrics } from '../coordinator/metrics/router-metrics.ts';
+import { badParam, toApiError, unavailable, unknownModel } from './api-error.ts';
 import { buildEngineRequest, type PromptInput } from './engine-request.ts';
 import type { GenerationOptions } from './generation-params.ts';
 import { GenerationRun, type RunUpdate } from './generation-run.ts';
@@ -23,6 +24,8 @@ export class RequestGateway {
     readonly replicas: ReplicaSet,
     /** How long a requested abort may take before the upstream call is cancelled. */
     private readonly abortGraceMs = 2000,
+    /** Request latency and token counts as clients see them (GET /metrics). */
+    readonly metrics?: RouterMetrics,
   ) {}
 
   get draining(): boolean {
@@ -59,11 +62,19 @@ export class RequestGateway {
     return run;
   }
 
-  /** Streams a run's updates and unregisters it however the stream ends. */
+  /** Streams a run's updates (observed for metrics) and unregisters it however the stream ends. */
   async *stream(run: GenerationRun): AsyncGenerator<RunUpdate> {
+    const observed = this.metrics?.startRequest(() => run.replica);
     try {
-      yield* run.updates();
+      for await (const update of run.updates()) {
+        observed?.update(update);
+        yield update;
+      }
+    } catch (err) {
+      observed?.failed(toApiError(err).code ?? 'error');
+      throw err;
     } finally {
+      observed?.end();
       this.runs.delete(run.requestId);
       if (this.runs.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }

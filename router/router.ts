@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { CoordinatorBackend, DEFAULT_BACKEND_TIMEOUTS, type BackendTimeouts } from './coordinator-backend.ts';
 import { startGrpcServer } from './grpc/grpc-server.ts';
 import { createHttpServer } from './http/http-server.ts';
+import { RouterMetrics } from '../coordinator/metrics/router-metrics.ts';
 import { ReplicaSet, type ReplicaPolicy } from './replica-set.ts';
+import { PrefixAwarePolicy } from './routing/prefix-aware-policy.ts';
 import { RequestGateway } from './request-gateway.ts';
 import { ServedModel } from './served-model.ts';
 
@@ -22,7 +24,10 @@ export interface RouterConfig {
   grpcPort: number;
   maxBodyBytes: number;
   timeouts?: Partial<BackendTimeouts>;
+  /** Default: prefix- and session-aware routing with `routingBeta`. */
   policy?: ReplicaPolicy;
+  /** The load weight of the default policy (router/routing/prefix-aware-policy.ts). */
+  routingBeta?: number;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -59,8 +64,12 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 export async function startRouter(config: RouterConfig): Promise<RunningRouter> {
   const model = ServedModel.load(config.modelDir, config.servedModelName);
   const timeouts = { ...DEFAULT_BACKEND_TIMEOUTS, ...config.timeouts };
-  const replicas = new ReplicaSet(config.coordinators.map((address) => new CoordinatorBackend(address, timeouts)), config.policy);
-  const gateway = new RequestGateway(model, replicas, timeouts.abortTimeoutMs);
+  const backends = config.coordinators.map((address) => new CoordinatorBackend(address, timeouts));
+  const metrics = new RouterMetrics({ modelName: model.name, replicas: () => backends });
+  const policy =
+    config.policy ?? new PrefixAwarePolicy({ beta: config.routingBeta, onDecision: (backend, reason) => metrics.recordDecision(backend.address, reason) });
+  const replicas = new ReplicaSet(backends, policy);
+  const gateway = new RequestGateway(model, replicas, timeouts.abortTimeoutMs, metrics);
   const httpServer = createHttpServer(gateway, { maxBodyBytes: config.maxBodyBytes });
   let grpcServer: Awaited<ReturnType<typeof startGrpcServer>> | undefined;
   try {

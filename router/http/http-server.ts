@@ -1,8 +1,10 @@
 // The router's HTTP front door on node:http: OpenAI-compatible endpoints plus /health (the process
-// is alive) and /ready (it can serve: not draining and a replica is ready). Bodies are read with a
+// is alive), /ready (it can serve: not draining and a replica is ready) and /metrics (Prometheus).
+// Bodies are read with a
 // size limit, every failure is an OpenAI error body with its status, and a client that disconnects
 // mid-request has its generation aborted upstream.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { writeMetrics } from '../../coordinator/metrics/metrics-http.ts';
 import { ApiError, toApiError } from '../api-error.ts';
 import { chatCompletions } from '../openai/chat-completions.ts';
 import { completions } from '../openai/completions.ts';
@@ -100,8 +102,10 @@ export function createHttpServer(gateway: RequestGateway, options: HttpServerOpt
     if (req.method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok' });
     if (req.method === 'GET' && path === '/ready') {
       const status = gateway.draining ? 'draining' : gateway.ready ? 'ready' : 'no ready replica';
-      return sendJson(res, gateway.ready ? 200 : 503, { status });
+      const replicas = gateway.replicas.backends.map((b) => ({ address: b.address, ready: b.ready, load: b.load }));
+      return sendJson(res, gateway.ready ? 200 : 503, { status, replicas });
     }
+    if (req.method === 'GET' && path === '/metrics' && gateway.metrics) return writeMetrics(res, gateway.metrics.registry);
     if (req.method === 'GET' && path === '/v1/models') return sendJson(res, 200, modelsBody());
     const endpoint = POST_ENDPOINTS.get(path ?? '');
     if (!endpoint) throw new ApiError(404, 'not_found_error', `no route for ${req.method} ${path}`, null, 'unknown_route');
