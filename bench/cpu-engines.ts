@@ -1,0 +1,141 @@
+// One generation run (one raw-id prompt, greedy, a fixed number of new tokens) on each engine
+// bench/cpu.ts compares: m2's native forward pass in process, llama.cpp through node-llama-cpp,
+// and an m2 replica (workers over gRPC, the serving path) at a given TP size. All report the
+// same figures, measured the same way: TTFT = prompt in -> first sampled token out (wall clock),
+// decode tok/s = tokens after the first / wall time after the first.
+import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
+import { loadShard } from '../worker/shard/load-shard.ts';
+import { KvBlockAllocator } from '../worker/shard/kv-block-allocator.ts';
+import { runStep } from '../kernels/model.ts';
+import { Replica } from '../coordinator/runtime/replica.ts';
+
+export interface RunFigures {
+  ttftS: number;
+  prefillTokS: number;
+  decodeTokS: number;
+  /** Median decode step (ms) as the engine itself timed it, where it reports one. */
+  decodeStepMs?: number;
+}
+
+export interface RunSpec {
+  prompt: number[];
+  decode: number;
+  threads: number;
+}
+
+function figures(promptLen: number, decoded: number, ttftS: number, decodeS: number, decodeStepMs?: number): RunFigures {
+  return { ttftS, prefillTokS: promptLen / ttftS, decodeTokS: decoded / decodeS, decodeStepMs };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const seconds = (from: number): number => (performance.now() - from) / 1000;
+
+/** m2's NativeModel in this process, one step per call (what a worker rank runs). */
+export async function runM2Native(dir: string, spec: RunSpec, warmup: RunSpec): Promise<{ figures: RunFigures; weightBytesPerToken: number }> {
+  const blockSize = 16;
+  const maxLen = Math.max(spec.prompt.length + spec.decode, warmup.prompt.length + warmup.decode);
+  const numBlocks = Math.ceil(maxLen / blockSize) + 1;
+  const { model } = loadShard(dir, {
+    limits: { threads: spec.threads, maxTokens: Math.max(spec.prompt.length, warmup.prompt.length), numBlocks, blockSize, maxModelLen: maxLen },
+  });
+  const once = async (run: RunSpec): Promise<RunFigures> => {
+    const blocks = new KvBlockAllocator(numBlocks, blockSize);
+    const table: number[] = [];
+    blocks.ensure(table, run.prompt.length + run.decode);
+    const blockTable = Int32Array.from(table);
+    const step = (from: number, tokens: Int32Array) =>
+      runStep(model, {
+        tokens,
+        positions: Int32Array.from(tokens, (_, j) => from + j),
+        slotMapping: Int32Array.from(tokens, (_, j) => blocks.slotOf(table, from + j)),
+        sequences: [{ id: 1, numTokens: tokens.length, blockTable, outputRows: Int32Array.of(tokens.length - 1) }],
+      });
+    const t0 = performance.now();
+    let next = (await step(0, Int32Array.from(run.prompt))).ids[0];
+    const ttft = seconds(t0);
+    const t1 = performance.now();
+    const stepNs: number[] = [];
+    for (let i = 0; i < run.decode; ++i) {
+      const r = await step(run.prompt.length + i, Int32Array.of(next));
+      stepNs.push(r.forwardNs);
+      next = r.ids[0];
+    }
+    const decodeS = seconds(t1);
+    model.releaseSequence(1);
+    return figures(run.prompt.length, run.decode, ttft, decodeS, median(stepNs) / 1e6);
+  };
+  await once(warmup);
+  return { figures: await once(spec), weightBytesPerToken: model.weightBytesPerToken() };
+}
+
+/** llama.cpp (node-llama-cpp's prebuilt CPU binary) on a GGUF of the same weights. */
+export async function runLlamaCpp(ggufPath: string, spec: RunSpec, warmup: RunSpec): Promise<{ figures: RunFigures; version: string }> {
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+  try {
+    const model = await llama.loadModel({ modelPath: ggufPath, gpuLayers: 0 });
+    const contextSize = Math.max(spec.prompt.length + spec.decode, warmup.prompt.length + warmup.decode) + 16;
+    const context = await model.createContext({ contextSize, threads: spec.threads, batchSize: Math.max(spec.prompt.length, warmup.prompt.length) });
+    const sequence = context.getSequence();
+    const once = async (run: RunSpec): Promise<RunFigures> => {
+      await sequence.clearHistory();
+      const t0 = performance.now();
+      let ttft = 0, t1 = 0, produced = 0;
+      for await (const _token of sequence.evaluate(run.prompt as Token[], { temperature: 0 })) {
+        if (produced++ === 0) {
+          ttft = seconds(t0);
+          t1 = performance.now();
+        }
+        if (produced > run.decode) break;
+      }
+      return figures(run.prompt.length, run.decode, ttft, seconds(t1));
+    };
+    await once(warmup);
+    const result = await once(spec);
+    await context.dispose();
+    await model.dispose();
+    return { figures: result, version: llama.llamaCppRelease.release };
+  } finally {
+    await llama.dispose();
+  }
+}
+
+/** The serving path: an m2 replica (spawned workers, gRPC steps, the engine) at TP = tp. */
+export async function runM2Replica(dir: string, tp: number, spec: RunSpec, warmup: RunSpec): Promise<RunFigures> {
+  const replica = await Replica.start({
+    modelDir: dir,
+    tp,
+    collective: 'shm',
+    kvCacheMemory: '512MiB',
+    blockSize: 16,
+    maxModelLen: Math.max(spec.prompt.length + spec.decode, warmup.prompt.length + warmup.decode) + 16,
+    maxNumSeqs: 4,
+    maxNumBatchedTokens: Math.max(spec.prompt.length, warmup.prompt.length),
+    threadsPerRank: Math.max(1, Math.floor(spec.threads / tp)),
+    stepTimeoutMs: 120_000,
+    loadTimeoutMs: 300_000,
+    collectiveTimeoutMs: 10_000,
+  });
+  let n = 0;
+  const once = async (run: RunSpec): Promise<RunFigures> => {
+    let ttft = 0, e2e = 0, completion = 0;
+    const request = {
+      requestId: `bench-${n++}`,
+      promptTokenIds: run.prompt,
+      params: { sampling: { temperature: 0, topP: 1, repetitionPenalty: 1, logprobs: -1 }, n: 1, maxTokens: run.decode + 1, ignoreEos: true },
+    };
+    for await (const update of replica.engine.generate(request)) {
+      if (update.usage) {
+        ttft = update.ttftSeconds;
+        e2e = update.e2eSeconds;
+        completion = update.usage.completionTokens;
+      }
+    }
+    return figures(run.prompt.length, completion - 1, ttft, e2e - ttft);
+  };
+  try {
+    await once(warmup);
+    return await once(spec);
+  } finally {
+    await replica.close();
+  }
+}
