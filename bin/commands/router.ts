@@ -3,6 +3,7 @@
 // SIGTERM drains: stop admitting, let streams finish within the grace period, exit 0.
 import { DEFAULT_DRAIN_GRACE_MS, DEFAULT_MAX_BODY_BYTES, startRouter } from '../../router/router.ts';
 import { CliError, intOpt, stringOpt, type Command, type OptionSpec, type ParsedValues } from '../command.ts';
+import { parseRoutingBeta, ROUTING_OPTIONS, ROUTING_USAGE } from '../routing-options.ts';
 
 const OPTIONS: OptionSpec = {
   port: { type: 'string' },
@@ -13,6 +14,7 @@ const OPTIONS: OptionSpec = {
   'served-model-name': { type: 'string' },
   'max-body-bytes': { type: 'string' },
   'drain-timeout': { type: 'string' },
+  ...ROUTING_OPTIONS,
 };
 
 /** `--grpc-port` <- M2_GRPC_PORT, for every option the command line left out. */
@@ -39,9 +41,10 @@ export const routerCommand: Command = {
   summary: 'serve the OpenAI-compatible HTTP and gRPC APIs in front of running coordinators',
   usage: `Usage: m2 router --coordinators host:port[,host:port...] --model DIR [options]
 
-Renders chat templates, tokenizes, routes each request to a ready coordinator (least load) and
-serves POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health, GET /ready
-over HTTP and m2.v1.GenerateService (+ grpc.health.v1.Health, reflection) over gRPC. Prints
+Renders chat templates, tokenizes, routes each request to a ready coordinator (a session sticks
+to its replica while it is ready; otherwise the best prefix-cache match weighed against load) and
+serves POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health, GET /ready,
+GET /metrics over HTTP and m2.v1.GenerateService (+ grpc.health.v1.Health, reflection) over gRPC. Prints
 "m2 ready http=... grpc=... model=..." once serving. SIGTERM drains, then exits 0.
 
 Options (each also read from the environment variable shown; the flag wins):
@@ -52,7 +55,8 @@ Options (each also read from the environment variable shown; the flag wins):
   --grpc-port P            gRPC port, 0 = pick a free one (default 50051) M2_GRPC_PORT
   --host H                 bind address (default 0.0.0.0)                M2_HOST
   --max-body-bytes N       largest request body (default ${DEFAULT_MAX_BODY_BYTES})   M2_MAX_BODY_BYTES
-  --drain-timeout S        seconds in-flight requests get on SIGTERM (default ${DEFAULT_DRAIN_GRACE_MS / 1000}) M2_DRAIN_TIMEOUT`,
+  --drain-timeout S        seconds in-flight requests get on SIGTERM (default ${DEFAULT_DRAIN_GRACE_MS / 1000}) M2_DRAIN_TIMEOUT
+${ROUTING_USAGE}`,
   options: OPTIONS,
   async run(flags) {
     const values = withEnvironment(flags, process.env);
@@ -60,6 +64,7 @@ Options (each also read from the environment variable shown; the flag wins):
     if (!modelDir) throw new CliError('--model is required (a model folder, e.g. from m2 make-model)', 2);
     const coordinators = coordinatorList(stringOpt(values, 'coordinators'));
     const drainMs = (intOpt(values, 'drain-timeout', 0, 24 * 3600) ?? DEFAULT_DRAIN_GRACE_MS / 1000) * 1000;
+    const routingBeta = parseRoutingBeta(values);
     let router;
     try {
       router = await startRouter({
@@ -70,6 +75,7 @@ Options (each also read from the environment variable shown; the flag wins):
         httpPort: intOpt(values, 'port', 0, 65535) ?? 8000,
         grpcPort: intOpt(values, 'grpc-port', 0, 65535) ?? 50051,
         maxBodyBytes: intOpt(values, 'max-body-bytes', 1) ?? DEFAULT_MAX_BODY_BYTES,
+        routingBeta,
       });
     } catch (err) {
       throw new CliError(`cannot start the router: ${(err as Error).message.split('\n')[0]}`);

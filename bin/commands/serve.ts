@@ -1,8 +1,9 @@
-// `m2 serve` (and `npm start`): the whole stack on one host. One coordinator child process (which
-// spawns its TP workers) and the router in this process in front of it. Without --model it
+// `m2 serve` (and `npm start`): the whole stack on one host. --replicas coordinator child processes
+// (each spawns its TP workers) and the router in this process in front of them. Without --model it
 // serves the embedded default: the `tiny` preset, made on first run, at TP=2. SIGTERM drains the
 // router (stop admitting, finish or abort in-flight requests), then stops the coordinator and its
 // workers, and exits 0.
+import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { stopChildren, type M2Child } from '../../coordinator/group/child-process.ts';
 import { spawnCoordinator } from '../../coordinator/service/coordinator-process.ts';
@@ -10,6 +11,7 @@ import { DEFAULT_DRAIN_GRACE_MS, DEFAULT_MAX_BODY_BYTES, startRouter } from '../
 import { makeModel } from '../../worker/model/make-model.ts';
 import { CliError, intOpt, stringOpt, type Command, type ParsedValues } from '../command.ts';
 import { ENGINE_OPTIONS, ENGINE_USAGE, parseEngineOptions } from '../engine-options.ts';
+import { parseRoutingBeta, ROUTING_OPTIONS, ROUTING_USAGE } from '../routing-options.ts';
 import { runUntilSignal } from '../signals.ts';
 
 const DEFAULT_PRESET = 'tiny';
@@ -27,13 +29,18 @@ function engineArgs(values: ParsedValues): string[] {
   });
 }
 
+/** Unless --threads says otherwise, the replicas' ranks share the cores instead of each taking cores / tp. */
+function sharedThreads(values: ParsedValues, replicas: number, tp: number): void {
+  if (replicas > 1 && values.threads === undefined) values.threads = String(Math.max(1, Math.floor(cpus().length / (tp * replicas))));
+}
+
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'serve a model on this host: OpenAI HTTP + gRPC APIs, one replica of TP workers',
-  usage: `Usage: m2 serve [--model DIR] [--tp N] [--port P] [--grpc-port G] [options]
+  summary: 'serve a model on this host: OpenAI HTTP + gRPC APIs, --replicas replicas of TP workers',
+  usage: `Usage: m2 serve [--model DIR] [--tp N] [--replicas R] [--port P] [--grpc-port G] [options]
 
-Starts one coordinator process (which starts --tp worker processes) and the router in front of
-it: POST /v1/chat/completions, /v1/completions, GET /v1/models, /health, /ready on --port, and
+Starts --replicas coordinator processes (each starts --tp worker processes) and the router in
+front of them (a session sticks to its replica, other requests go by prefix cache and load): POST /v1/chat/completions, /v1/completions, GET /v1/models, /health, /ready, /metrics on --port, and
 m2.v1.GenerateService on --grpc-port. Prints "m2 ready http=... grpc=... model=..." when
 serving. Without --model it serves the embedded default model (the tiny preset, made on first
 run under ~/.cache/m2/models) at TP=2. SIGTERM drains (new requests refused, running ones finish
@@ -42,12 +49,15 @@ be set with its M2_* environment variable.
 
 Options:
   --model DIR               model folder in HF layout (default: the tiny preset, TP 2)
+  --replicas R              model replicas (TP groups) behind the router (default 1); their
+                            ranks share the cores unless --threads is given
   --served-model-name NAME  the "model" clients send (default: the folder name)
   --host H                  bind address of the public servers (default 0.0.0.0)
   --port P                  HTTP port (default 8000; 0 = pick a free port)
   --grpc-port P             gRPC port (default 50051; 0 = pick a free port)
   --max-body-bytes N        largest request body (default ${DEFAULT_MAX_BODY_BYTES})
   --drain-timeout S         seconds in-flight requests get on SIGTERM (default ${DEFAULT_DRAIN_GRACE_MS / 1000})
+${ROUTING_USAGE}
 
 ${ENGINE_USAGE}`,
   options: {
@@ -58,6 +68,8 @@ ${ENGINE_USAGE}`,
     'grpc-port': { type: 'string' },
     'max-body-bytes': { type: 'string' },
     'drain-timeout': { type: 'string' },
+    replicas: { type: 'string' },
+    ...ROUTING_OPTIONS,
     ...ENGINE_OPTIONS,
   },
   async run(given) {
@@ -69,20 +81,26 @@ ${ENGINE_USAGE}`,
       values.tp ??= String(DEFAULT_PRESET_TP);
     }
     modelDir = resolve(modelDir);
-    parseEngineOptions(values, modelDir); // flag errors now, as usage errors, not from the child
+    const replicaCount = intOpt(values, 'replicas', 1, 64) ?? 1;
+    const routingBeta = parseRoutingBeta(values);
+    sharedThreads(values, replicaCount, parseEngineOptions(values, modelDir).tp); // also: flag errors now, as usage errors, not from the child
     const drainMs = (intOpt(values, 'drain-timeout', 0, 24 * 3600) ?? DEFAULT_DRAIN_GRACE_MS / 1000) * 1000;
     const servedModelName = stringOpt(values, 'served-model-name');
     const httpPort = intOpt(values, 'port', 0, 65535) ?? 8000;
     const grpcPort = intOpt(values, 'grpc-port', 0, 65535) ?? 50051;
     const maxBodyBytes = intOpt(values, 'max-body-bytes', 1) ?? DEFAULT_MAX_BODY_BYTES;
 
-    let coordinator: M2Child;
-    try {
-      coordinator = await spawnCoordinator({ modelDir, servedModelName, engineArgs: engineArgs(values), name: 'coordinator', readyTimeoutMs: COORDINATOR_READY_TIMEOUT_MS });
-    } catch (err) {
-      throw new CliError(`cannot start the model replica: ${(err as Error).message}`);
+    const spawned = await Promise.allSettled(
+      Array.from({ length: replicaCount }, (_, i) =>
+        spawnCoordinator({ modelDir, servedModelName, engineArgs: engineArgs(values), name: replicaCount === 1 ? 'coordinator' : `replica ${i}`, readyTimeoutMs: COORDINATOR_READY_TIMEOUT_MS }),
+      ),
+    );
+    const children: M2Child[] = spawned.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failed = spawned.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) {
+      await stopChildren(children, COORDINATOR_STOP_GRACE_MS);
+      throw new CliError(`cannot start the model replica: ${(failed.reason as Error).message}`);
     }
-    const children = [coordinator];
     let router;
     try {
       router = await startRouter({
@@ -93,6 +111,7 @@ ${ENGINE_USAGE}`,
         httpPort,
         grpcPort,
         maxBodyBytes,
+        routingBeta,
       });
     } catch (err) {
       await stopChildren(children, COORDINATOR_STOP_GRACE_MS);
@@ -106,15 +125,25 @@ ${ENGINE_USAGE}`,
       await running.shutdown(graceMs);
       await stopChildren(children, COORDINATOR_STOP_GRACE_MS);
     };
-    // A replica that dies on its own takes the server down: a supervisor restarts the whole stack.
+    // The router routes around a replica that dies on its own; when the last one is gone the server
+    // stops (a supervisor restarts the whole stack).
     const signalled = runUntilSignal('m2 serve', drainMs, shutdown);
-    const died = Promise.race(children.map((c) => c.exited.then((how) => ({ child: c, how }))));
-    const onDeath = died.then(async ({ child, how }): Promise<number> => {
-      if (stopping) return signalled;
-      console.error(`m2 serve: the coordinator exited (${how}): ${child.stderrTail()}; stopping`);
-      await shutdown(0);
-      return 1;
+    let alive = children.length;
+    const allDied = new Promise<number>((resolveExit) => {
+      children.forEach((child, i) => {
+        void child.exited.then(async (how) => {
+          if (stopping) return;
+          const name = children.length === 1 ? 'the coordinator' : `replica ${i}'s coordinator`;
+          if (--alive > 0) {
+            console.error(`m2 serve: ${name} exited (${how}): ${child.stderrTail()}; serving with ${alive} replica(s)`);
+            return;
+          }
+          console.error(`m2 serve: ${name} exited (${how}): ${child.stderrTail()}; stopping`);
+          await shutdown(0);
+          resolveExit(1);
+        });
+      });
     });
-    return Promise.race([signalled, onDeath]);
+    return Promise.race([signalled, allDied]);
   },
 };

@@ -1,10 +1,11 @@
 // `m2 worker`: one tensor-parallel rank. It serves WorkerService and waits for the coordinator's
 // Load (model folder, rank, group, KV size), so start-up order never matters.
 import { formatReadyLine } from '../../coordinator/group/ready-line.ts';
+import { WorkerMetrics } from '../../coordinator/metrics/worker-metrics.ts';
 import { startHealthServer } from '../../worker/server/health-http.ts';
 import { startWorkerGrpc } from '../../worker/server/worker-grpc.ts';
 import { WorkerState } from '../../worker/server/worker-state.ts';
-import { intOpt, stringOpt, type Command } from '../command.ts';
+import { CliError, intOpt, stringOpt, type Command } from '../command.ts';
 
 /** A rank that stepped within this window is ready without a probe. */
 const RECENT_STEP_MS = 10_000;
@@ -23,20 +24,24 @@ Options:
   --host H          address to bind (default 127.0.0.1; 0.0.0.0 in containers)
   --rank R          this worker's rank, for the default ports (default 0)
   --port P          gRPC port (default 50071 + rank; 0 = pick a free port)
-  --health-port P   HTTP /health and /ready (default 9071 + rank; 0 = pick a free port)`,
+  --health-port P   HTTP /health, /ready and /metrics (default 9071 + rank; 0 = pick a free port)`,
   options: {
     host: { type: 'string' },
     rank: { type: 'string' },
     port: { type: 'string' },
     'health-port': { type: 'string' },
+    device: { type: 'string' },
   },
   async run(values) {
     const host = stringOpt(values, 'host') ?? '127.0.0.1';
     const rank = intOpt(values, 'rank', 0, 7) ?? 0;
     const port = intOpt(values, 'port', 0, 65535) ?? 50071 + rank;
     const healthPort = intOpt(values, 'health-port', 0, 65535) ?? 9071 + rank;
-    const state = new WorkerState();
-    const grpcServer = await startWorkerGrpc(state, host, port);
+    const device = stringOpt(values, 'device');
+    if (device !== undefined && !['cpu', 'cuda', 'auto'].includes(device)) throw new CliError(`--device must be cpu, cuda or auto, got ${device}`);
+    const state = new WorkerState({ device });
+    const metrics = new WorkerMetrics({ rank: String(rank), loaded: () => state.loaded });
+    const grpcServer = await startWorkerGrpc(state, host, port, metrics);
     const health = await startHealthServer(host, healthPort, async () => {
       if (!state.loaded) return { ready: false, detail: { loaded: false } };
       const since = state.msSinceLastStep();
@@ -45,7 +50,7 @@ Options:
       const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), PROBE_TIMEOUT_MS).unref());
       const ok = await Promise.race([probe, timeout]).catch(() => false);
       return { ready: ok, detail: { loaded: true, probe: ok ? 'passed' : 'failed', lastError: state.lastError || undefined } };
-    });
+    }, metrics.registry);
     console.log(formatReadyLine({ grpc: `${host}:${grpcServer.port}`, http: `http://${host}:${health.port}` }));
     await new Promise<void>((resolve) => {
       const stop = (): void => resolve();

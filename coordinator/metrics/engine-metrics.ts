@@ -13,20 +13,19 @@ const NS_PER_S = 1e9;
 export class EngineMetrics {
   readonly registry = new Registry();
   private readonly families: EngineMetricFamilies;
-  private readonly labels: EngineMetricSources['labels'];
 
-  constructor(sources: EngineMetricSources) {
+  constructor(private readonly sources: EngineMetricSources) {
     this.families = engineMetricFamilies(this.registry, sources);
-    this.labels = sources.labels;
   }
 
   /** Reads the timings of a request's final message (the one with usage); other messages are ignored. */
   observeResponse(message: EngineGenerateResponse__Output): void {
-    if (message.usage) this.families.queueTime.observe(this.labels, message.queueSeconds);
+    if (message.usage) this.families.queueTime.observe(this.sources.labels(), message.queueSeconds);
   }
 
   observeStep(request: StepRequest__Output, response: StepResponse__Output, seconds: number): void {
-    const { labels, families } = this;
+    const labels = this.sources.labels();
+    const { families } = this;
     families.stepDuration.observe(labels, seconds);
     families.batchSequences.observe(labels, request.sequences.length);
     families.batchTokens.observe(labels, request.tokenIds.length);

@@ -67,19 +67,19 @@ export function routerMetricFamilies(registry: Registry, sources: RouterMetricSo
 
 /** What the coordinator's scrape-time metrics read: the engine's counters and the replica's readiness. */
 export interface EngineMetricSources {
-  labels: Record<ReplicaLabel, string>;
+  /** Read at every observation: the replica's name is known only once its gRPC port is bound. */
+  labels(): Record<ReplicaLabel, string>;
   stats(): EngineStats;
   ready(): boolean;
 }
 
 export function engineMetricFamilies(registry: Registry, sources: EngineMetricSources) {
   const registers = [registry];
-  const { labels } = sources;
   const gauge = (name: string, help: string, value: (s: EngineStats) => number) =>
-    new Gauge({ name, help, labelNames: REPLICA_LABELS, registers, collect() { this.set(labels, value(sources.stats())); } });
+    new Gauge({ name, help, labelNames: REPLICA_LABELS, registers, collect() { this.set(sources.labels(), value(sources.stats())); } });
   // The engine keeps the totals; each counter mirrors its total at scrape time.
   const counter = (name: string, help: string, value: (s: EngineStats) => number) =>
-    new Counter({ name, help, labelNames: REPLICA_LABELS, registers, collect() { this.reset(); this.inc(labels, value(sources.stats())); } });
+    new Counter({ name, help, labelNames: REPLICA_LABELS, registers, collect() { this.reset(); this.inc(sources.labels(), value(sources.stats())); } });
   return {
     numRunning: gauge('vllm:num_requests_running', 'Sequences in the running batch.', (s) => s.numRunning),
     numWaiting: gauge('vllm:num_requests_waiting', 'Sequences waiting for admission.', (s) => s.numWaiting),
@@ -95,7 +95,7 @@ export function engineMetricFamilies(registry: Registry, sources: EngineMetricSo
       labelNames: REPLICA_LABELS,
       registers,
       collect() {
-        this.set(labels, sources.ready() ? 1 : 0);
+        this.set(sources.labels(), sources.ready() ? 1 : 0);
       },
     }),
     stepDuration: new Histogram({ name: 'm2:step_duration_seconds', help: 'Wall time of one engine step on the TP group, as the coordinator waits for it.', labelNames: REPLICA_LABELS, buckets: STEP_BUCKETS, registers }),
@@ -124,8 +124,8 @@ export function workerMetricFamilies(registry: Registry, sources: WorkerMetricSo
         this.set({ rank: sources.rank }, sources.loaded() ? 1 : 0);
       },
     }),
-    stepForward: new Histogram({ name: 'm2:worker_step_forward_seconds', help: "Native forward time of one step (or probe) on this rank.", labelNames: ['rank'] as const, buckets: STEP_BUCKETS, registers }),
-    stepAllReduce: new Histogram({ name: 'm2:worker_step_allreduce_seconds', help: 'Time inside collectives during one step (or probe) on this rank.', labelNames: ['rank'] as const, buckets: STEP_BUCKETS, registers }),
+    stepForward: new Histogram({ name: 'm2:worker_step_forward_seconds', help: 'Native forward time of one step on this rank.', labelNames: ['rank'] as const, buckets: STEP_BUCKETS, registers }),
+    stepAllReduce: new Histogram({ name: 'm2:worker_step_allreduce_seconds', help: 'Time inside collectives during one step on this rank.', labelNames: ['rank'] as const, buckets: STEP_BUCKETS, registers }),
     stepFailures: new Counter({ name: 'm2:worker_step_failures_total', help: 'Steps that failed on this rank.', labelNames: ['rank'] as const, registers }),
   };
 }

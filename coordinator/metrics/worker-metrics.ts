@@ -1,6 +1,7 @@
 // A worker rank's metrics: whether it holds its shard, and its own step timings (forward and
 // collective time per step or probe), so a slow rank shows up on its own health port.
 import { Registry } from 'prom-client';
+import type { StepTimings } from '../../proto/gen/m2/v1/StepTimings.ts';
 import { workerMetricFamilies, type WorkerMetricFamilies, type WorkerMetricSources } from './metric-families.ts';
 
 const NS_PER_S = 1e9;
@@ -13,7 +14,7 @@ export class WorkerMetrics {
     this.families = workerMetricFamilies(this.registry, sources);
   }
 
-  observeStep(timings: { forwardNs: number | string; collectiveNs: number | string } | null | undefined): void {
+  observeStep(timings: StepTimings | null | undefined): void {
     if (!timings) return;
     const labels = { rank: this.sources.rank };
     this.families.stepForward.observe(labels, Number(timings.forwardNs) / NS_PER_S);

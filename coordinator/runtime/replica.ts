@@ -10,6 +10,7 @@ import { Engine } from '../engine/engine.ts';
 import type { Detokenizer } from '../engine/output-processor.ts';
 import { spawnM2, stopChildren, type M2Child } from '../group/child-process.ts';
 import { WorkerGroup } from '../group/worker-group.ts';
+import { MeteredExecutor, type EngineMetrics } from '../metrics/engine-metrics.ts';
 import { parseKvMemory, planKvCache } from './kv-sizing.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +35,8 @@ export interface ReplicaOptions {
   stepTimeoutMs: number;
   loadTimeoutMs: number;
   collectiveTimeoutMs: number;
+  /** Times every engine step (m2:step_* metrics) when given. */
+  stepMetrics?: EngineMetrics;
 }
 
 export const SUPPORTED_TP = [1, 2, 4, 8];
@@ -113,7 +116,7 @@ export class Replica {
         device: 'cpu',
       });
       const engine = new Engine(
-        group,
+        opts.stepMetrics ? new MeteredExecutor(group, opts.stepMetrics) : group,
         {
           numKvBlocks: kv.numKvBlocks,
           blockSize: opts.blockSize,

@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { loadCoordinatorProto } from '../../proto/load.ts';
 import { startHealthServer } from '../../worker/server/health-http.ts';
 import { connectableHost, formatReadyLine } from '../group/ready-line.ts';
+import { EngineMetrics } from '../metrics/engine-metrics.ts';
 import { Replica, type ReplicaOptions } from '../runtime/replica.ts';
 import { CoordinatorService } from './coordinator-service.ts';
 import { DEFAULT_READINESS, GroupReadiness, type ReadinessOptions } from './readiness.ts';
@@ -47,13 +48,22 @@ function bindGrpc(server: grpc.Server, host: string, port: number): Promise<numb
 
 export async function startCoordinator(config: CoordinatorConfig): Promise<RunningCoordinator> {
   const modelName = config.servedModelName ?? basename(config.replica.modelDir);
-  const replica = await Replica.start(config.replica);
+  // The replica label is this coordinator's gRPC address, known once bound; scrapes start after.
+  let replicaLabel = '';
+  let service: CoordinatorService | undefined;
+  const metrics = new EngineMetrics({
+    labels: () => ({ model_name: modelName, replica: replicaLabel }),
+    stats: () => replica.engine.stats(),
+    ready: () => service?.readiness().ready ?? false,
+  });
+  const replica = await Replica.start({ ...config.replica, stepMetrics: metrics });
   const readiness = new GroupReadiness(replica.group, () => replica.engine.stats().lastStepTime, { ...DEFAULT_READINESS, ...config.readiness });
-  const service = new CoordinatorService({
+  service = new CoordinatorService({
     engine: replica.engine,
     modelName,
     tpSize: replica.group.tpSize,
     readiness: () => readiness.state,
+    metrics,
   });
   const server = new grpc.Server();
   server.addService(loadCoordinatorProto().m2.v1.CoordinatorService.service, service.handlers());
@@ -67,7 +77,7 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
       const { numRunning, numWaiting, kvCacheUsage, tpSize } = service.stats();
       const detail = { reason: state.reason || undefined, msSinceLastSuccess: state.msSinceLastSuccess, numRunning, numWaiting, kvCacheUsage, tpSize };
       return { ready: state.ready, detail };
-    });
+    }, metrics.registry);
   } catch (err) {
     readiness.stop();
     server.forceShutdown();
@@ -76,6 +86,7 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
   }
   const host = connectableHost(config.host);
   const grpcAddress = `${host}:${port}`;
+  replicaLabel = grpcAddress;
   const httpUrl = `http://${host}:${health.port}`;
   const healthServer = health;
   let stopping: Promise<void> | undefined;

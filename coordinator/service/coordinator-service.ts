@@ -9,6 +9,7 @@ import type { EngineGenerateRequest__Output } from '../../proto/gen/m2/v1/Engine
 import type { EngineGenerateResponse__Output } from '../../proto/gen/m2/v1/EngineGenerateResponse.ts';
 import type { StatsResponse } from '../../proto/gen/m2/v1/StatsResponse.ts';
 import { EngineError, type Engine } from '../engine/index.ts';
+import type { EngineMetrics } from '../metrics/engine-metrics.ts';
 import type { ReadinessState } from './readiness.ts';
 
 export interface CoordinatorServiceOptions {
@@ -17,6 +18,8 @@ export interface CoordinatorServiceOptions {
   modelName: string;
   tpSize: number;
   readiness: () => ReadinessState;
+  /** Observes each request's final message (queue time). */
+  metrics?: EngineMetrics;
 }
 
 function serviceError(code: grpc.status, details: string): Partial<grpc.StatusObject> {
@@ -103,6 +106,7 @@ export class CoordinatorService {
     try {
       for await (const update of stream) {
         if (call.cancelled) break;
+        this.opts.metrics?.observeResponse(update);
         call.write(update);
       }
       if (!call.cancelled) call.end();

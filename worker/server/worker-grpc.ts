@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadWorkerProto } from '../../proto/load.ts';
 import type { WorkerServiceHandlers } from '../../proto/gen/m2/v1/WorkerService.ts';
+import type { WorkerMetrics } from '../../coordinator/metrics/worker-metrics.ts';
 import { WorkerState, WorkerStateError } from './worker-state.ts';
 
 function statusOf(err: unknown): grpc.status {
@@ -27,11 +28,20 @@ function unary<Req, Res>(body: (req: Req) => Res | Promise<Res>): grpc.handleUna
   };
 }
 
-export function workerServiceHandlers(state: WorkerState): WorkerServiceHandlers {
+export function workerServiceHandlers(state: WorkerState, metrics?: WorkerMetrics): WorkerServiceHandlers {
   return {
     Load: unary((req) => state.load(req)),
     ShardInfo: unary(() => state.shardInfo()),
-    Step: unary((req) => state.step(req)),
+    Step: unary(async (req) => {
+      try {
+        const response = await state.step(req);
+        metrics?.observeStep(response.timings);
+        return response;
+      } catch (err) {
+        metrics?.stepFailed();
+        throw err;
+      }
+    }),
     ReleaseSequences: unary(async (req) => {
       await state.release(req.seqIds);
       return {};
@@ -44,9 +54,9 @@ export function workerServiceHandlers(state: WorkerState): WorkerServiceHandlers
   };
 }
 
-export function startWorkerGrpc(state: WorkerState, host: string, port: number): Promise<{ server: grpc.Server; port: number }> {
+export function startWorkerGrpc(state: WorkerState, host: string, port: number, metrics?: WorkerMetrics): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 256 << 20, 'grpc.max_send_message_length': 256 << 20 });
-  server.addService(loadWorkerProto().m2.v1.WorkerService.service, workerServiceHandlers(state));
+  server.addService(loadWorkerProto().m2.v1.WorkerService.service, workerServiceHandlers(state, metrics));
   return new Promise((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
       if (err) reject(err);
