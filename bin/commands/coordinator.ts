@@ -30,6 +30,7 @@ workers, exit 0. Every option can also be set with its M2_* environment variable
 Options:
   --model DIR               model folder in HF layout (see m2 make-model)
   --workers LIST            running workers' gRPC addresses, comma-separated, in rank order
+                            (their collective defaults to tcp: they may run on other hosts)
   --served-model-name NAME  the model name reported in Stats (default: the folder name)
   --host H                  bind address (default 0.0.0.0)
   --port P                  gRPC port (default 50061; 0 = pick a free port)
@@ -50,7 +51,10 @@ ${ENGINE_USAGE}`,
   async run(values) {
     const model = stringOpt(values, 'model');
     if (!model) throw new CliError('--model DIR is required', 2);
-    const replica = { ...parseEngineOptions(values, resolve(model)), workerAddresses: workerList(stringOpt(values, 'workers')) };
+    const workerAddresses = workerList(stringOpt(values, 'workers'));
+    const replica = { ...parseEngineOptions(values, resolve(model)), workerAddresses };
+    // Workers named by address may run on other hosts (the chart's pods): shared memory cannot reach them.
+    if (workerAddresses && values.collective === undefined) replica.collective = 'tcp';
     const drainMs = (intOpt(values, 'drain-timeout', 0, 24 * 3600) ?? DEFAULT_COORDINATOR_DRAIN_MS / 1000) * 1000;
     const config = {
       replica,

@@ -50,6 +50,7 @@ test('--workers: loads running workers, reads M2_* variables, serves, exits 0 on
 });
 
 test('start-up mistakes are one-line errors: usage exit 2, an unusable group exit 1', async () => {
+  const tag = newTag();
   const noModel = await runM2(['coordinator'], tag);
   assert.equal(noModel.code, 2);
   assert.match(noModel.stderr, /^m2: --model DIR is required\n$/);
