@@ -1,6 +1,8 @@
 #include "linear.h"
 
 #include <cstdlib>
+#include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "cpu_features.h"
@@ -11,6 +13,7 @@ namespace {
 // Weight rows per task: small enough to balance two threads on a 896-wide projection, large
 // enough that the per-task overhead is noise next to the weight reads.
 constexpr int kRowsPerTask = 32;
+static_assert(kRowsPerTask % kPackRows == 0, "a task covers whole packed row groups");
 // Input rows per pass over a task's weight rows: keeps the x block cache-resident in prefill.
 constexpr int kRowsOfXPerPass = 64;
 
@@ -27,6 +30,28 @@ BlockKernel select_kernel() {
 }
 
 }  // namespace
+
+size_t packed_bytes(DType dtype, int rows, int cols) {
+  const size_t groups = (static_cast<size_t>(rows) + kPackRows - 1) / kPackRows;
+  return groups * kPackRows * cols * dtype_size(dtype);
+}
+
+void pack_weights(const void* src, DType dtype, int rows, int cols, void* dst) {
+  const size_t es = dtype_size(dtype), row_bytes = static_cast<size_t>(cols) * es;
+  const size_t chunk_bytes = kPackChunk * es, chunks = cols / kPackChunk, tail_bytes = (cols % kPackChunk) * es;
+  const auto* in = static_cast<const uint8_t*>(src);
+  auto* out = static_cast<uint8_t*>(dst);
+  std::memset(dst, 0, packed_bytes(dtype, rows, cols));
+  for (int g = 0; g * kPackRows < rows; ++g) {
+    uint8_t* group = out + static_cast<size_t>(g) * kPackRows * row_bytes;
+    for (int r = 0; r < kPackRows && g * kPackRows + r < rows; ++r) {
+      const uint8_t* row = in + static_cast<size_t>(g * kPackRows + r) * row_bytes;
+      for (size_t c = 0; c < chunks; ++c)
+        std::memcpy(group + (c * kPackRows + r) * chunk_bytes, row + c * chunk_bytes, chunk_bytes);
+      std::memcpy(group + chunks * kPackRows * chunk_bytes + r * tail_bytes, row + chunks * chunk_bytes, tail_bytes);
+    }
+  }
+}
 
 void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* jobs, int njobs) {
   static const BlockKernel kernel = select_kernel();

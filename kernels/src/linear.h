@@ -10,13 +10,26 @@
 
 namespace m2 {
 
-/// A row-major weight matrix [rows = outputs, cols = inputs], borrowed (not owned).
+// The packed layout a decode streams as one sequential read per task (pack_weights): rows in
+// groups of kPackRows; inside a group, cols in chunks of kPackChunk elements with the group's
+// rows interleaved chunk by chunk ([chunk][row][kPackChunk]), then each row's cols % kPackChunk
+// tail ([row][tail]). Rows past `rows` in the last group are zeros.
+constexpr int kPackRows = 4;
+constexpr int kPackChunk = 16;
+
+/// A weight matrix [rows = outputs, cols = inputs], row-major or packed, borrowed (not owned).
 struct WeightMatrix {
   const void* data = nullptr;
   DType dtype = DType::F32;
   int rows = 0;
   int cols = 0;
+  bool packed = false;
 };
+
+/// Bytes of the packed form of a rows x cols matrix (the last row group padded with zeros).
+size_t packed_bytes(DType dtype, int rows, int cols);
+/// Writes row-major `src` into `dst` (packed_bytes long) in the packed layout.
+void pack_weights(const void* src, DType dtype, int rows, int cols, void* dst);
 
 /// One output of a shared-input linear: y[m, 0:w.rows] with row stride ldy.
 struct LinearJob {
@@ -41,7 +54,8 @@ struct LinearBlock {
 void linear_block_avx512(const LinearBlock& b);
 void linear_block_avx2(const LinearBlock& b);
 
-/// Runs every job over the same input x [M, K] (row stride ldx) in one pool dispatch.
+/// Runs every job over the same input x [M, K] (row stride ldx) in one pool dispatch. Packed
+/// and row-major matrices give bit-identical outputs on the same ISA path.
 void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* jobs, int njobs);
 
 }  // namespace m2

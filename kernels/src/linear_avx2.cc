@@ -11,6 +11,7 @@ struct Isa {
   using Vec = __m256;
   static constexpr int kWidth = 8;
   static constexpr int kMR = 4;
+  static constexpr int kPackedMR = 2;
   static constexpr int kNR = 2;
   static Vec zero() { return _mm256_setzero_ps(); }
   static Vec load_f32(const float* p) { return _mm256_loadu_ps(p); }

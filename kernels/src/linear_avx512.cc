@@ -11,6 +11,7 @@ struct Isa {
   using Vec = __m512;
   static constexpr int kWidth = 16;
   static constexpr int kMR = 4;
+  static constexpr int kPackedMR = 4;
   static constexpr int kNR = 4;
   static Vec zero() { return _mm512_setzero_ps(); }
   static Vec load_f32(const float* p) { return _mm512_loadu_ps(p); }
