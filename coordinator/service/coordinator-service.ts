@@ -103,15 +103,21 @@ export class CoordinatorService {
     const requestId = call.request.requestId;
     // Abort now, not at the next token: the engine frees the blocks and ends the stream.
     call.once('cancelled', () => this.opts.engine.abort(requestId));
+    let streamed = false;
     try {
       for await (const update of stream) {
         if (call.cancelled) break;
         this.opts.metrics?.observeResponse(update);
         call.write(update);
+        streamed = true;
       }
       if (!call.cancelled) call.end();
     } catch (err) {
-      if (!call.cancelled) call.emit('error', statusOf(err));
+      // Admitted just before the group broke and nothing sent yet: UNAVAILABLE, so the router
+      // retries it on another replica instead of failing a request that never started.
+      const retryElsewhere = !streamed && this.opts.readiness().groupFailed;
+      const failure = retryElsewhere ? new EngineError('UNAVAILABLE', err instanceof Error ? err.message : String(err)) : err;
+      if (!call.cancelled) call.emit('error', statusOf(failure));
     } finally {
       this.openCalls.delete(call);
       if (this.openCalls.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
