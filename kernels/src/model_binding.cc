@@ -22,7 +22,9 @@ int int_field(const Napi::Object& o, const char* key) {
   return v.As<Napi::Number>().Int32Value();
 }
 
-ModelShape parse_shape(const Napi::Object& o) {
+}  // namespace
+
+ModelShape parse_model_shape(const Napi::Object& o) {
   ModelShape s;
   s.hidden = int_field(o, "hiddenSize");
   s.layers = int_field(o, "numLayers");
@@ -46,10 +48,12 @@ ModelShape parse_shape(const Napi::Object& o) {
   return s;
 }
 
-ModelLimits parse_limits(const Napi::Object& o) {
+ModelLimits parse_model_limits(const Napi::Object& o) {
   return ModelLimits{int_field(o, "threads"), int_field(o, "maxTokens"), int_field(o, "numBlocks"),
                      int_field(o, "blockSize"), int_field(o, "maxModelLen")};
 }
+
+namespace {
 
 class NativeModel : public Napi::ObjectWrap<NativeModel> {
  public:
@@ -76,8 +80,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
       collective_ref_ = Napi::Persistent(comm.As<Napi::Object>());
     }
     with_js_errors(info.Env(), "ERR_MODEL_OPTIONS", [&] {
-      model_ = std::make_unique<Model>(parse_shape(o.Get("shape").As<Napi::Object>()),
-                                       parse_limits(o.Get("limits").As<Napi::Object>()), collective);
+      model_ = std::make_unique<Model>(parse_model_shape(o.Get("shape").As<Napi::Object>()),
+                                       parse_model_limits(o.Get("limits").As<Napi::Object>()), collective);
     });
   }
 

@@ -8,6 +8,11 @@
 
 namespace m2 {
 
+/// The `shape` and `limits` options of a model constructor (NativeModelShape/Limits in
+/// kernels/model.ts); throws Napi::TypeError naming a missing field.
+ModelShape parse_model_shape(const Napi::Object& shape);
+ModelLimits parse_model_limits(const Napi::Object& limits);
+
 /// Parses `request` for `model`; throws Napi::TypeError / std::invalid_argument with the field
 /// name on malformed input. The typed arrays must stay referenced while the step runs.
 StepRequest parse_step_request(const Napi::Object& request, const ModelShape& shape);

@@ -3,6 +3,7 @@
 // model holds one step in flight); probes queue behind steps.
 import { availableParallelism } from 'node:os';
 import { Communicator } from '../../kernels/collective.ts';
+import { decodeNcclUniqueId, deviceOrdinal, gpuBackend, GpuOptionsError, resolveDevice, type DeviceKind } from '../../kernels/gpu.ts';
 import type { StepResult } from '../../kernels/model.ts';
 import { runStep } from '../../kernels/model.ts';
 import { loadShard, type LoadedShard } from '../shard/load-shard.ts';
@@ -24,7 +25,14 @@ export class WorkerStateError extends Error {
   }
 }
 
+export interface WorkerStateOptions {
+  /** Device when the Load request names none: cpu, cuda or auto (default: cuda when a GPU is visible). */
+  device?: string;
+}
+
 export class WorkerState {
+  constructor(private readonly options: WorkerStateOptions = {}) {}
+
   private shard: LoadedShard | null = null;
   private communicator: Communicator | null = null;
   private info: ShardInfoResponse | null = null;
@@ -57,10 +65,14 @@ export class WorkerState {
     if (!SUPPORTED_TP_SIZES.includes(tp)) throw new WorkerStateError(`tp_size must be one of ${SUPPORTED_TP_SIZES.join(', ')}, got ${tp}`, 'invalid');
     if (req.rank >= tp) throw new WorkerStateError(`rank ${req.rank} is outside [0, ${tp})`, 'invalid');
     if (req.layerStart !== 0 || req.layerEnd !== 0) throw new WorkerStateError('pipeline stages (layer_start/layer_end) are not supported yet', 'invalid');
-    if (req.device && req.device !== 'cpu') throw new WorkerStateError(`device ${JSON.stringify(req.device)} is not available in this build (cpu only)`, 'invalid');
+    const device = this.device(req.device || this.options.device);
+    const nccl = req.collective === 'COLLECTIVE_KIND_NCCL';
+    if (nccl && device !== 'cuda') throw new WorkerStateError('the NCCL collective needs device cuda', 'invalid');
+    const ncclId = nccl ? this.gpuOption(() => decodeNcclUniqueId(req.collectiveName)) : undefined;
     if (req.numKvBlocks < 1 || req.blockSize < 1) throw new WorkerStateError('num_kv_blocks and block_size must be positive', 'invalid');
     const started = performance.now();
-    if (tp > 1) {
+    // On cuda without NCCL (ranks sharing one GPU) the shm/TCP group is used host-staged.
+    if (tp > 1 && !nccl) {
       const kind = req.collective === 'COLLECTIVE_KIND_TCP' ? 'tcp' : 'shm';
       this.communicator = new Communicator({
         kind,
@@ -74,10 +86,19 @@ export class WorkerState {
     const threads = req.threads || Math.max(1, Math.floor(availableParallelism() / tp));
     const maxTokens = req.maxBatchedTokens || 2048;
     this.probeBlock = req.numKvBlocks;
+    const gpu =
+      device === 'cuda'
+        ? {
+            device: deviceOrdinal(req.rank, gpuBackend().devices.length),
+            nccl: ncclId ? { uniqueId: ncclId } : undefined,
+            collectiveTimeoutMs: req.collectiveTimeoutMs || undefined,
+          }
+        : undefined;
     this.shard = loadShard(req.modelDir, {
       rank: req.rank,
       worldSize: tp,
       collective: this.communicator ?? undefined,
+      gpu,
       limits: {
         threads,
         maxTokens,
@@ -101,9 +122,22 @@ export class WorkerState {
       numKvBlocks: req.numKvBlocks,
       blockSize: req.blockSize,
       kvDtype: 'f32',
-      device: 'cpu',
+      device,
     };
     return { shard: this.info, loadSeconds: (performance.now() - started) / 1000 };
+  }
+
+  private device(requested: string | undefined): DeviceKind {
+    return this.gpuOption(() => resolveDevice(requested));
+  }
+
+  private gpuOption<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof GpuOptionsError) throw new WorkerStateError(err.message, 'invalid');
+      throw err;
+    }
   }
 
   private maxModelLen(req: LoadRequest__Output): number {

@@ -6,6 +6,7 @@ import { SafetensorsCheckpoint } from '../model/safetensors.ts';
 import type { TensorDtype } from '../model/dtype.ts';
 import type { Communicator } from '../../kernels/collective.ts';
 import { createNativeModel, type NativeModel, type NativeModelLimits, type TensorDtypeName } from '../../kernels/model.ts';
+import { createGpuModel, type GpuModelOptions } from '../../kernels/gpu.ts';
 import { planShard, ShardPlanError, type ShardPlan, type TensorSlice } from './shard-plan.ts';
 
 export interface LoadedShard {
@@ -20,8 +21,10 @@ export interface LoadShardOptions {
   rank?: number;
   worldSize?: number;
   limits: NativeModelLimits;
-  /** This rank's group membership; required when worldSize > 1. */
+  /** This rank's group membership; required when worldSize > 1 (unless gpu.nccl is given). */
   collective?: Communicator;
+  /** Load onto a CUDA device (weights uploaded once) instead of the CPU backend. */
+  gpu?: Omit<GpuModelOptions, 'collective'>;
 }
 
 const NATIVE_DTYPE: Partial<Record<TensorDtype, TensorDtypeName>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
@@ -43,7 +46,9 @@ function readSlice(ckpt: SafetensorsCheckpoint, slice: TensorSlice): Buffer {
 export function loadShard(dir: string, options: LoadShardOptions): LoadedShard {
   const config = loadModelConfig(dir);
   const plan = planShard(config, options.rank ?? 0, options.worldSize ?? 1);
-  const model = createNativeModel(plan.shape, options.limits, options.collective);
+  const model = options.gpu
+    ? createGpuModel(plan.shape, options.limits, { ...options.gpu, collective: options.collective })
+    : createNativeModel(plan.shape, options.limits, options.collective);
   let bytesLoaded = 0;
   const ckpt = SafetensorsCheckpoint.open(dir);
   try {
