@@ -93,7 +93,7 @@ test('a rank>0 pod runs only its worker, rank = ordinal mod TP', async () => {
   const r = await launch(['run'], podEnv('m2-worker-6', 4, { FAKE_EXIT_WORKER: '0' }));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /pod m2-worker-6 is rank 2 of group 1 \(tp 4\)/);
-  assert.deepEqual(calls(), ['start worker --model /models/m2 --rank 2 --tp 4 --port 50071 --health-port 9071 --device cuda']);
+  assert.deepEqual(calls(), ['start worker --host 0.0.0.0 --rank 2 --port 50071 --health-port 9071 --device cuda']);
 });
 
 test('a rank-0 pod also runs the coordinator of its group, pointed at the group\'s pods', async () => {
@@ -104,7 +104,7 @@ test('a rank-0 pod also runs the coordinator of its group, pointed at the group\
   const hosts = [4, 5, 6, 7].map((o) => `m2-worker-${o}.m2-group.llm.svc:50071`).join(',');
   assert.deepEqual(started, [
     `start coordinator --model /models/m2 --tp 4 --port 50061 --metrics-port 9061 --workers ${hosts}`,
-    'start worker --model /models/m2 --rank 0 --tp 4 --port 50071 --health-port 9071 --device cuda',
+    'start worker --host 0.0.0.0 --rank 0 --port 50071 --health-port 9071 --device cuda',
   ]);
   process.kill(pid, 'SIGTERM');
   const r = await run;

@@ -54,7 +54,9 @@ probe() {
 }
 
 run() {
-  local worker_args=(worker --model "$M2_MODEL" --rank "$rank" --tp "$M2_TP" --port "$WORKER_PORT"
+  # The worker learns the model, TP size and KV size from the coordinator's Load call; it only
+  # needs where to listen (every pod interface: the coordinator may run in another pod).
+  local worker_args=(worker --host 0.0.0.0 --rank "$rank" --port "$WORKER_PORT"
                      --health-port "$WORKER_HEALTH_PORT" --device "$M2_DEVICE")
   echo "m2-launcher: pod $POD_NAME is rank $rank of group $group (tp $M2_TP)"
   if (( rank != 0 )); then
