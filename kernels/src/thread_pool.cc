@@ -1,6 +1,24 @@
 #include "thread_pool.h"
 
+#include <immintrin.h>
+
 namespace m2 {
+namespace {
+
+// Pause iterations a waiting thread spins before it blocks (~20-40 us): longer than the serial
+// work between two kernels of a step, far shorter than the gap between steps.
+constexpr int kSpinIterations = 2000;
+
+template <class Ready>
+bool spin_until(Ready ready) {
+  for (int i = 0; i < kSpinIterations; ++i) {
+    if (ready()) return true;
+    _mm_pause();
+  }
+  return ready();
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
@@ -9,7 +27,7 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+    stop_.store(true);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -29,21 +47,26 @@ void ThreadPool::drain(int thread) {
 }
 
 void ThreadPool::dispatch(int tasks, TaskFn fn, void* ctx) {
+  fn_ = fn;
+  ctx_ = ctx;
+  tasks_ = tasks;
+  next_.store(0, std::memory_order_relaxed);
+  active_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
+    // Publishing under the mutex: a worker either sees the new generation before it waits or
+    // is already waiting and gets the notification.
     std::lock_guard<std::mutex> lock(mutex_);
-    fn_ = fn;
-    ctx_ = ctx;
-    tasks_ = tasks;
-    next_.store(0, std::memory_order_relaxed);
-    active_workers_ = static_cast<int>(workers_.size());
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   drain(0);
   // Workers may still be inside a task or about to look at the counter: wait until every one
   // has left this generation, so fn/ctx (which live on the caller's stack) stay valid.
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_cv_.wait(lock, [this] { return active_workers_ == 0; });
+  auto all_done = [this] { return active_workers_.load(std::memory_order_acquire) == 0; };
+  if (!spin_until(all_done)) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_cv_.wait(lock, all_done);
+  }
   if (error_) {
     std::exception_ptr error = error_;
     error_ = nullptr;
@@ -54,15 +77,18 @@ void ThreadPool::dispatch(int tasks, TaskFn fn, void* ctx) {
 void ThreadPool::work(int thread) {
   unsigned long long seen = 0;
   for (;;) {
-    {
+    auto ready = [&] { return stop_.load(std::memory_order_relaxed) || generation_.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(ready)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
+      wake_.wait(lock, ready);
     }
+    if (stop_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
     drain(thread);
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (--active_workers_ == 0) done_cv_.notify_one();
+    if (active_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_cv_.notify_one();
+    }
   }
 }
 
