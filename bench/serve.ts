@@ -1,0 +1,187 @@
+// Serving throughput and latency as clients see them: for each concurrency level (default 1, 4,
+// 16, 64) that many concurrent streams each send --rounds streamed requests back to back against
+// a running server (--url) or one started here (`m2 serve` on --preset). Prints TTFT and
+// inter-token latency p50/p99 and output tok/s per level, and writes JSON to bench/results/.
+// Workloads (bench/serve-workload.ts): `--mix fixed` (exact prompt/output token counts) or
+// `--mix realistic` (long medical cases, multi-turn sessions with session ids). Never gates CI.
+// Usage: npm run bench:serve -- [--url http://HOST:PORT | --preset small --tp 1 --replicas 1]
+//        [--concurrency 1,4,16,64] [--mix fixed|realistic] [--prompt 128] [--output 64] [--rounds 1]
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadModelConfig } from '../worker/model/config.ts';
+import { makeModel } from '../worker/model/make-model.ts';
+import { isPresetName } from '../worker/model/presets.ts';
+import { fixedRequest, realisticSession, timedRequest, type BenchRequest, type RequestTiming } from './serve-workload.ts';
+
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    preset: { type: 'string', default: 'small' },
+    tp: { type: 'string', default: '1' },
+    replicas: { type: 'string', default: '1' },
+    'kv-cache-memory': { type: 'string', default: '1GiB' },
+    concurrency: { type: 'string', default: '1,4,16,64' },
+    mix: { type: 'string', default: 'fixed' },
+    prompt: { type: 'string', default: '128' },
+    output: { type: 'string', default: '64' },
+    rounds: { type: 'string', default: '1' },
+    turns: { type: 'string', default: '3' },
+    out: { type: 'string' },
+  },
+});
+
+function positiveInt(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+const levels = values.concurrency.split(',').map((c) => positiveInt('concurrency', c.trim()));
+const promptTokens = positiveInt('prompt', values.prompt);
+const outputTokens = positiveInt('output', values.output);
+const rounds = positiveInt('rounds', values.rounds);
+const turns = positiveInt('turns', values.turns);
+if (values.mix !== 'fixed' && values.mix !== 'realistic') throw new Error(`--mix must be fixed or realistic, got ${values.mix}`);
+const mix = values.mix;
+
+interface Server {
+  url: string;
+  vocab: number;
+  describe: string;
+  stop(): Promise<void>;
+}
+
+/** `m2 serve` on a preset, in its own process (so its CPU time is not this client's). */
+async function startServer(): Promise<Server> {
+  if (!isPresetName(values.preset)) throw new Error(`unknown preset ${values.preset}`);
+  const modelDir = makeModel({ preset: values.preset });
+  const args = ['serve', '--model', modelDir, '--tp', values.tp, '--replicas', values.replicas, '--kv-cache-memory', values['kv-cache-memory'], '--port', '0', '--grpc-port', '0', '--host', '127.0.0.1'];
+  const m2 = fileURLToPath(new URL('../bin/m2.js', import.meta.url));
+  const child = spawn(process.execPath, [m2, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /^m2 ready .*http=(\S+)/m.exec(out);
+      if (m) resolve(m[1]);
+    });
+    void exited.then(() => reject(new Error('m2 serve exited before it was ready')));
+  });
+  return {
+    url,
+    vocab: loadModelConfig(modelDir).vocabSize,
+    describe: `m2 ${args.slice(0, 9).join(' ')}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function attach(url: string): Promise<Server> {
+  const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
+  // Token-id prompts stay inside every Qwen vocabulary; the fixed mix only needs an upper bound.
+  return { url, vocab: 151_000, describe: `${url} (${models.data[0]?.id ?? 'unknown model'})`, stop: async () => {} };
+}
+
+function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+interface LevelResult {
+  concurrency: number;
+  requests: number;
+  errors: number;
+  first_error?: string;
+  wall_s: number;
+  ttft_p50_s: number;
+  ttft_p99_s: number;
+  itl_p50_s: number;
+  itl_p99_s: number;
+  output_tok_s: number;
+  prompt_tokens: number;
+  cached_prompt_tokens: number;
+}
+
+/** One stream: its requests back to back (a realistic stream is one session of --turns turns). */
+async function runStream(server: Server, stream: number, level: number): Promise<RequestTiming[]> {
+  const timings: RequestTiming[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (mix === 'fixed') {
+      timings.push(await timedRequest(server.url, fixedRequest(level * 1000 + stream, round, promptTokens, outputTokens, server.vocab)));
+      continue;
+    }
+    const session = realisticSession(level * 1000 + stream * 10 + round, turns);
+    let answer = '';
+    for (let turn = 0; turn < turns; turn++) {
+      const req: BenchRequest = session(turn, answer);
+      const t = await timedRequest(server.url, req);
+      timings.push(t);
+      if (!t.ok) break;
+      answer = t.text;
+    }
+  }
+  return timings;
+}
+
+async function runLevel(server: Server, concurrency: number): Promise<LevelResult> {
+  const started = performance.now();
+  const all = (await Promise.all(Array.from({ length: concurrency }, (_, s) => runStream(server, s, concurrency)))).flat();
+  const wall = (performance.now() - started) / 1000;
+  const ok = all.filter((t) => t.ok);
+  const failed = all.find((t) => !t.ok);
+  return {
+    concurrency,
+    requests: all.length,
+    errors: all.length - ok.length,
+    ...(failed ? { first_error: failed.error } : {}),
+    wall_s: wall,
+    ttft_p50_s: quantile(ok.map((t) => t.ttftS), 0.5),
+    ttft_p99_s: quantile(ok.map((t) => t.ttftS), 0.99),
+    itl_p50_s: quantile(ok.flatMap((t) => t.itlS), 0.5),
+    itl_p99_s: quantile(ok.flatMap((t) => t.itlS), 0.99),
+    output_tok_s: ok.reduce((s, t) => s + t.completionTokens, 0) / wall,
+    prompt_tokens: ok.reduce((s, t) => s + t.promptTokens, 0),
+    cached_prompt_tokens: ok.reduce((s, t) => s + t.cachedTokens, 0),
+  };
+}
+
+const server = values.url ? await attach(values.url.replace(/\/$/, '')) : await startServer();
+const results: LevelResult[] = [];
+try {
+  // One short request first: the first step of a fresh server pays one-off costs.
+  await timedRequest(server.url, fixedRequest(999_999, 0, 16, 4, server.vocab));
+  for (const level of levels) {
+    const r = await runLevel(server, level);
+    results.push(r);
+    console.error(`concurrency ${level}: ${r.requests} requests in ${r.wall_s.toFixed(1)} s, ${r.errors} errors`);
+  }
+} finally {
+  await server.stop();
+}
+
+const ms = (s: number) => (Number.isNaN(s) ? '-' : (s * 1000).toFixed(1));
+console.log(`\nbench:serve  mix=${mix}  server: ${server.describe}`);
+console.log(mix === 'fixed' ? `prompt ${promptTokens} tokens, output ${outputTokens} tokens, ${rounds} request(s) per stream` : `sessions of ${turns} turns, ${rounds} per stream`);
+console.log('streams | requests | errors | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | output tok/s | cached prompt %');
+for (const r of results) {
+  const cached = r.prompt_tokens > 0 ? ((100 * r.cached_prompt_tokens) / r.prompt_tokens).toFixed(0) : '-';
+  console.log(
+    [r.concurrency, r.requests, r.errors, ms(r.ttft_p50_s), ms(r.ttft_p99_s), ms(r.itl_p50_s), ms(r.itl_p99_s), r.output_tok_s.toFixed(1), cached].map(String).join(' | '),
+  );
+}
+const one = results.find((r) => r.concurrency === 1);
+const sixteen = results.find((r) => r.concurrency === 16);
+if (one && sixteen) console.log(`16 streams / 1 stream output tok/s: ${(sixteen.output_tok_s / one.output_tok_s).toFixed(2)}x`);
+
+const out = values.out ?? join(dirname(fileURLToPath(import.meta.url)), 'results', `serve-${mix}.json`);
+mkdirSync(dirname(out), { recursive: true });
+const record = { date: new Date().toISOString(), cpus: availableParallelism(), cpu: cpus()[0]?.model, loadAverage1m: loadavg()[0], server: server.describe, mix, promptTokens, outputTokens, rounds, turns, levels: results };
+writeFileSync(out, `${JSON.stringify(record, null, 2)}\n`);
+console.log(`wrote ${out}`);
