@@ -52,6 +52,7 @@ interface GpuNative {
   gpuBackend(): GpuBackendInfo;
   ncclLibrary(path?: string): NcclLibraryInfo;
   ncclUniqueId(path?: string): Uint8Array;
+  gpuCopyBandwidth?(device: number, bytes: number, iterations: number): number;
   GpuModel?: new (options: { shape: NativeModelShape; limits: NativeModelLimits } & GpuModelOptions) => GpuModel;
 }
 
@@ -110,6 +111,15 @@ export function resolveDevice(requested: string | undefined, backend: GpuBackend
 export function deviceOrdinal(rank: number, deviceCount: number): number {
   if (deviceCount < 1) throw new GpuOptionsError('no CUDA device to place a rank on');
   return rank % deviceCount;
+}
+
+/**
+ * Bytes/s of a device-to-device copy on `device` (read + write counted; median of `iterations`):
+ * the HBM bound decode is judged against. Synchronous. Throws GpuOptionsError without CUDA.
+ */
+export function gpuCopyBandwidth(device = 0, bytes = 1 << 30, iterations = 20): number {
+  if (!native.gpuCopyBandwidth) throw new GpuOptionsError(`the CUDA backend is not available: ${native.gpuBackend().error ?? 'not built'}`);
+  return native.gpuCopyBandwidth(device, bytes, iterations);
 }
 
 /** Throws GpuOptionsError when the addon has no CUDA backend (see gpuBackend().error). */

@@ -72,4 +72,8 @@ struct CudaDevices {
 };
 CudaDevices cuda_devices();
 
+/// Bytes per second moved by a device-to-device copy of `bytes` (read + write), the median of
+/// `iterations` timed copies on `device`.
+double cuda_copy_bandwidth(int device, size_t bytes, int iterations);
+
 }  // namespace m2

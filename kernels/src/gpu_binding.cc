@@ -66,6 +66,17 @@ Napi::Object devices_js(Napi::Env env) {
   return out;
 }
 
+Napi::Value CopyBandwidthJs(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
+    throw Napi::TypeError::New(info.Env(), "gpuCopyBandwidth(device, bytes, iterations)");
+  const double bw = with_js_errors(info.Env(), "ERR_GPU_OPTIONS", [&] {
+    return cuda_copy_bandwidth(info[0].As<Napi::Number>().Int32Value(),
+                               static_cast<size_t>(info[1].As<Napi::Number>().Int64Value()),
+                               info[2].As<Napi::Number>().Int32Value());
+  });
+  return Napi::Number::New(info.Env(), bw);
+}
+
 GpuModelOptions parse_gpu_options(const Napi::Object& o) {
   GpuModelOptions g;
   Napi::Value device = o.Get("device");
@@ -271,6 +282,7 @@ void register_gpu(Napi::Env env, Napi::Object exports) {
   exports.Set("ncclUniqueId", Napi::Function::New(env, NcclUniqueIdJs));
 #ifdef M2_WITH_CUDA
   exports.Set("GpuModel", GpuModelJs::Define(env));
+  exports.Set("gpuCopyBandwidth", Napi::Function::New(env, CopyBandwidthJs));
 #endif
 }
 
