@@ -87,13 +87,17 @@ export class Replica {
     try {
       let addresses = opts.workerAddresses;
       if (!addresses) {
-        const spawned = await Promise.all(
+        const spawned = await Promise.allSettled(
           Array.from({ length: opts.tp }, (_, rank) =>
             spawnM2(['worker', '--rank', String(rank), '--port', '0', '--health-port', '0'], { name: `worker ${rank}`, timeoutMs: 60_000 }),
           ),
         );
-        children.push(...spawned);
-        addresses = spawned.map((c) => c.ready.grpc!);
+        // The ranks that did start are stopped below when another one failed to: a live child
+        // would keep this process from ever exiting.
+        for (const s of spawned) if (s.status === 'fulfilled') children.push(s.value);
+        const failed = spawned.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failed) throw failed.reason;
+        addresses = children.map((c) => c.ready.grpc!);
       }
       if (addresses.length !== opts.tp) throw new ReplicaError(`--tp ${opts.tp} needs ${opts.tp} worker addresses, got ${addresses.length}`);
       group = new WorkerGroup({ addresses, stepTimeoutMs: opts.stepTimeoutMs, loadTimeoutMs: opts.loadTimeoutMs });

@@ -103,6 +103,19 @@ for (const { collective, rank } of [
   });
 }
 
+test('a worker SIGKILLed while starting fails the run with one line and stops the ranks that did start', async () => {
+  const tag = newTag();
+  const run = startM2(['generate', '--model', tiny, '--tp', '2', '--token-ids', '1,2,3', ...COMMON], tag, 60_000);
+  let victim: number | undefined;
+  // A worker needs about a second to print its ready line; it is killed within ~20 ms of spawning.
+  const seen = await waitFor(() => (victim = childPids(run.pid).find((pid) => workerRank(pid) === 1)) !== undefined, 30_000);
+  assert.ok(seen && victim !== undefined, 'rank 1 was never spawned');
+  process.kill(victim, 'SIGKILL');
+  const result = await run.done;
+  assertCleanFailure(result, tag, /worker 1 exited \(SIGKILL\) before it was ready/);
+  assert.equal(result.signal, null, 'm2 generate exited on its own (was killed by the test timeout)');
+});
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(`${signal} to m2 generate mid-run stops its workers`, async () => {
     const tag = newTag();
