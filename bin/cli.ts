@@ -1,6 +1,7 @@
 // The `m2` command line: one subcommand per module in bin/commands. Errors are one line on
 // stderr and a non-zero exit (2 for usage errors), never a stack trace for user mistakes.
 import { CliError, parseCommandArgs, type Command } from './command.ts';
+import { EXIT_WITH_PARENT_ENV } from '../coordinator/group/child-process.ts';
 import { makeModelCommand } from './commands/make-model.ts';
 import { routerCommand } from './commands/router.ts';
 import { workerCommand } from './commands/worker.ts';
@@ -37,6 +38,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   return cmd.run(values, positionals);
+}
+
+if (process.env[EXIT_WITH_PARENT_ENV] === '1') {
+  // Spawned by another m2 process: its death closes our stdin; shut down as on SIGTERM.
+  process.stdin.on('close', () => process.kill(process.pid, 'SIGTERM'));
+  process.stdin.resume();
+  // The lifeline must not keep a finished command alive.
+  (process.stdin as NodeJS.ReadStream & { unref?: () => void }).unref?.();
 }
 
 try {

@@ -1,12 +1,14 @@
 // Spawns m2 child processes (workers, coordinators) and waits for their ready line. Children
-// are killed when the parent exits for any reason, SIGINT/SIGTERM included, so a failed or
-// interrupted run never leaves processes behind.
+// are killed when the parent exits, SIGINT/SIGTERM included, and shut themselves down when the
+// parent dies without a chance to clean up, so no run leaves processes behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseReadyLine, type ReadyFields } from './ready-line.ts';
 
 const M2_BIN = fileURLToPath(new URL('../../bin/m2.js', import.meta.url));
+/** Set for spawned children: they exit when their stdin (the parent's end of the pipe) closes. */
+export const EXIT_WITH_PARENT_ENV = 'M2_EXIT_WITH_PARENT';
 
 const live = new Set<ChildProcess>();
 let hooksInstalled = false;
@@ -43,9 +45,13 @@ export class ChildStartError extends Error {
 /** Runs `m2 <args>` and resolves once it printed its ready line. */
 export function spawnM2(args: string[], opts: { name: string; timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<M2Child> {
   installExitHooks();
+  // Own process group: a terminal's Ctrl-C reaches only this process, which then drains and
+  // stops its children in order. The stdin pipe is the lifeline: when this process dies in any
+  // way (SIGKILL included), the child sees end-of-file and shuts down (bin/cli.ts).
   const child = spawn(process.execPath, [M2_BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, ...opts.env, [EXIT_WITH_PARENT_ENV]: '1' },
   });
   live.add(child);
   const tail: string[] = [];
