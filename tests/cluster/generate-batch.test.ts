@@ -37,8 +37,19 @@ test('8 mixed-length prompts in one batch at TP=2 give the same greedy ids as ea
     const batch = await runM2([...args, '--max-num-batched-tokens', '64', '--kv-cache-memory', '16MiB'], tag);
     assert.equal(batch.code, 0, batch.stderr);
     assert.deepEqual(shmSegmentsOf(batch.pid), [], 'shm segments left by m2 generate');
-    const out = JSON.parse(batch.stdout) as { results: { token_ids: number[]; usage: { prompt_tokens: number } }[] };
+    const out = JSON.parse(batch.stdout) as {
+      results: { token_ids: number[]; text: string; reasoning_content: string | null; content: string; finish_reason: string; usage: { prompt_tokens: number }; timing: { prefill_tok_s: number; decode_tok_s: number } }[];
+      timing: { load_s: number };
+    };
     assert.equal(out.results.length, prompts.length);
+    assert.ok(out.timing.load_s > 0, 'load seconds reported');
+    for (const r of out.results) {
+      assert.equal(r.finish_reason, 'length');
+      assert.equal(typeof r.text, 'string');
+      assert.equal(typeof r.content, 'string');
+      assert.ok(r.reasoning_content === null || typeof r.reasoning_content === 'string');
+      assert.ok(r.timing.prefill_tok_s > 0 && r.timing.decode_tok_s > 0, `timing ${JSON.stringify(r.timing)}`);
+    }
 
     replica = await Replica.start({
       modelDir: dir,
