@@ -7,6 +7,7 @@ import { choiceOpt, CliError, intOpt, stringOpt, type OptionSpec, type ParsedVal
 export const ENGINE_OPTIONS: OptionSpec = {
   tp: { type: 'string' },
   collective: { type: 'string' },
+  device: { type: 'string' },
   'max-model-len': { type: 'string' },
   'max-num-seqs': { type: 'string' },
   'max-num-batched-tokens': { type: 'string' },
@@ -19,7 +20,8 @@ export const ENGINE_OPTIONS: OptionSpec = {
 
 export const ENGINE_USAGE = `Engine options (env: M2_TP, M2_MAX_NUM_SEQS, ...):
   --tp N                      tensor-parallel ranks: 1, 2, 4 or 8 dividing the KV heads (default 1)
-  --collective shm|tcp        all-reduce transport between ranks (default shm)
+  --collective shm|tcp|nccl   all-reduce transport between ranks (default shm; nccl for GPUs)
+  --device cpu|cuda|auto      device of every rank (default: each worker's own --device)
   --max-model-len N           longest prompt + output (default: max_position_embeddings,
                               capped by the KV cache)
   --max-num-seqs N            sequences per step (default 256)
@@ -37,7 +39,8 @@ export function parseEngineOptions(values: ParsedValues, modelDir: string): Repl
   return {
     modelDir,
     tp,
-    collective: choiceOpt(values, 'collective', ['shm', 'tcp'] as const) ?? 'shm',
+    collective: choiceOpt(values, 'collective', ['shm', 'tcp', 'nccl'] as const) ?? 'shm',
+    device: choiceOpt(values, 'device', ['cpu', 'cuda', 'auto'] as const),
     maxModelLen: intOpt(values, 'max-model-len', 1),
     maxNumSeqs: intOpt(values, 'max-num-seqs', 1) ?? 256,
     maxNumBatchedTokens: intOpt(values, 'max-num-batched-tokens', 1) ?? 2048,

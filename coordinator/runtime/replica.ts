@@ -13,13 +13,17 @@ import { WorkerGroup } from '../group/worker-group.ts';
 import { MeteredExecutor, type EngineMetrics } from '../metrics/engine-metrics.ts';
 import { parseKvMemory, planKvCache } from './kv-sizing.ts';
 import { existsSync } from 'node:fs';
+import { encodeNcclUniqueId, ncclUniqueId } from '../../kernels/gpu.ts';
 import { join } from 'node:path';
 
 export interface ReplicaOptions {
   modelDir: string;
   tp: number;
   /** Collective between ranks: shared memory (one host) or TCP. */
-  collective: 'shm' | 'tcp';
+  /** nccl: GPU ranks (the coordinator makes the group's unique id). */
+  collective: 'shm' | 'tcp' | 'nccl';
+  /** Device of every rank; absent = each worker's own --device (auto: cuda when it sees a GPU). */
+  device?: 'cpu' | 'cuda' | 'auto';
   /** host:port of already running workers, in rank order; when absent they are spawned. */
   workerAddresses?: string[];
   /** Host rank 0 listens on for the TCP collective (default: rank 0's gRPC host). */
@@ -40,6 +44,8 @@ export interface ReplicaOptions {
 }
 
 export const SUPPORTED_TP = [1, 2, 4, 8];
+
+const COLLECTIVE_KIND = { shm: 'COLLECTIVE_KIND_SHM', tcp: 'COLLECTIVE_KIND_TCP', nccl: 'COLLECTIVE_KIND_NCCL' } as const;
 
 export class ReplicaError extends Error {
   override readonly name = 'ReplicaError';
@@ -107,8 +113,8 @@ export class Replica {
         modelDir: opts.modelDir,
         layerStart: 0,
         layerEnd: 0,
-        collective: opts.collective === 'tcp' ? 'COLLECTIVE_KIND_TCP' : 'COLLECTIVE_KIND_SHM',
-        collectiveName: `m2-${process.pid}-${randomBytes(4).toString('hex')}`,
+        collective: COLLECTIVE_KIND[opts.collective],
+        collectiveName: opts.collective === 'nccl' ? encodeNcclUniqueId(ncclUniqueId()) : `m2-${process.pid}-${randomBytes(4).toString('hex')}`,
         collectiveAddresses: opts.collective === 'tcp' ? [`${rank0Host}:${collectivePort}`] : [],
         collectiveTimeoutMs: opts.collectiveTimeoutMs,
         numKvBlocks: kv.numKvBlocks,
@@ -117,7 +123,7 @@ export class Replica {
         maxNumSeqs: opts.maxNumSeqs,
         maxModelLen: kv.maxModelLen,
         threads: opts.threadsPerRank ?? 0,
-        device: 'cpu',
+        device: opts.device === 'auto' ? '' : (opts.device ?? ''),
       });
       const engine = new Engine(
         opts.stepMetrics ? new MeteredExecutor(group, opts.stepMetrics) : group,
