@@ -13,7 +13,7 @@ import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IService } from 'kubernetes-models/v1/Service';
-import { findObject, helmNotes, NAMESPACE, renderChart, type KubeObject } from './render.ts';
+import { findObject, helmNotes, NAMESPACE, renderChart, type ChartValues, type KubeObject } from './render.ts';
 import { M2_32B_BF16, M2_32B_GPTQ_24GB, VALUE_SETS } from './value-sets.ts';
 
 interface ScaledObject {
@@ -109,8 +109,9 @@ test('router: ports 8000/50051, /health and /ready probes, HPA on the Deployment
   const env = envOf(c);
   assert.equal(env.M2_PORT, '8000');
   assert.equal(env.M2_GRPC_PORT, '50051');
-  assert.equal(env.M2_NATS, `nats://m2-m2-cluster-nats.${NAMESPACE}.svc:4222`);
-  assert.equal(env.M2_COORDINATORS, undefined);
+  assert.equal(env.M2_NATS, `nats://m2-m2-cluster-nats.${NAMESPACE}.svc:4222`, 'set, though m2 router does not read it yet');
+  assert.equal(env.M2_COORDINATORS, `m2-m2-cluster-worker-0.m2-m2-cluster-group.${NAMESPACE}.svc:50061`, 'required by m2 router, NATS or not');
+  assert.equal(env.M2_MODEL, '/models/m2');
   const svc = findObject<IService>(objects, 'Service', '-router');
   assert.deepEqual(svc.spec?.ports?.map((p) => [p.name, p.port, p.targetPort]), [['http', 8000, 'http'], ['grpc', 50051, 'grpc']]);
   assert.ok(matches(svc.spec?.selector, dep.spec?.template.metadata?.labels));
@@ -123,7 +124,7 @@ test('router: ports 8000/50051, /health and /ready probes, HPA on the Deployment
   assert.equal(fixed.dep.spec?.replicas, 3);
 });
 
-test('without NATS the routers get every group\'s rank-0 coordinator through the headless Service', () => {
+test('routers get every group\'s rank-0 coordinator through the headless Service, up to KEDA\'s maximum', () => {
   const objects = renderChart(VALUE_SETS['tp2 x 3 groups, cpu, hostPath, no nats']);
   const env = envOf(routerOf(objects).c);
   const svc = `m2-m2-cluster-group.${NAMESPACE}.svc`;
@@ -134,6 +135,9 @@ test('without NATS the routers get every group\'s rank-0 coordinator through the
   const external = renderChart(VALUE_SETS['tp8, uri, external nats, network peers']);
   assert.equal(envOf(workerOf(external).c).M2_NATS, 'nats://nats.shared.svc:4222');
   assert.equal(envOf(routerOf(external).c).M2_NATS, 'nats://nats.shared.svc:4222');
+  const keda = envOf(routerOf(renderChart(VALUE_SETS['tp4 x 2 groups, pvc, keda'])).c);
+  assert.equal(keda.M2_COORDINATORS, [0, 4, 8, 12, 16].map((o) => `m2-m2-cluster-worker-${o}.${svc}:50061`).join(','),
+    'keda.maxReplicas (5) groups of 4: groups KEDA adds later are routed to once they are ready');
 });
 
 test('headless group Service publishes not-ready pods of the StatefulSet for rank discovery', () => {
@@ -175,27 +179,67 @@ test('/dev/shm is a memory emptyDir of the configured size', () => {
   assert.ok(c.volumeMounts?.some((m) => m.name === 'shm' && m.mountPath === '/dev/shm'));
 });
 
-test('model volume per source: pvc and hostPath read-only, uri and makeModel filled by an init container', () => {
+test('model volume per source, the same in worker and router pods: read-only mount, pvc/hostPath direct, uri/makeModel filled by an init container', () => {
+  type Spec = NonNullable<NonNullable<IStatefulSet['spec']>['template']['spec']>;
   const mount = (c: IContainer) => c.volumeMounts?.find((m) => m.name === 'model');
-  const volume = (sts: IStatefulSet) => sts.spec?.template.spec?.volumes?.find((v) => v.name === 'model');
+  const volume = (spec: Spec | undefined) => spec?.volumes?.find((v) => v.name === 'model');
+  const pods = (values: ChartValues) => {
+    const objects = renderChart(values);
+    const worker = workerOf(objects);
+    const router = routerOf(objects);
+    return [
+      { what: 'worker', spec: worker.sts.spec?.template.spec, c: worker.c },
+      { what: 'router', spec: router.dep.spec?.template.spec, c: router.c },
+    ];
+  };
+  const routerOnly = (values: ChartValues) => pods(values)[1];
 
-  const pvc = workerOf(renderChart(M2_32B_BF16));
-  assert.deepEqual(volume(pvc.sts)?.persistentVolumeClaim, { claimName: 'baichuan-m2-32b', readOnly: true });
-  assert.deepEqual(mount(pvc.c), { name: 'model', mountPath: '/models/m2', readOnly: true, subPath: 'bf16' });
-  assert.equal(pvc.sts.spec?.template.spec?.initContainers, undefined);
+  for (const { what, spec, c } of pods(M2_32B_BF16)) {
+    assert.deepEqual(volume(spec)?.persistentVolumeClaim, { claimName: 'baichuan-m2-32b', readOnly: true }, what);
+    assert.deepEqual(mount(c), { name: 'model', mountPath: '/models/m2', readOnly: true, subPath: 'bf16' }, what);
+    assert.equal(spec?.initContainers, undefined, what);
+    assert.equal(envOf(c).M2_MODEL, '/models/m2', what);
+  }
+  assert.deepEqual(mount(routerOnly(M2_32B_GPTQ_24GB).c)?.subPath, 'gptq-int4');
+  assert.equal(mount(routerOnly({ model: { source: 'pvc', pvc: { claimName: 'w' } } }).c)?.subPath, undefined, 'no subPath: the claim\'s root');
 
-  const host = workerOf(renderChart(VALUE_SETS['tp2 x 3 groups, cpu, hostPath, no nats']));
-  assert.deepEqual(volume(host.sts)?.hostPath, { path: '/data/m2', type: 'Directory' });
+  for (const { what, spec, c } of pods(VALUE_SETS['tp2 x 3 groups, cpu, hostPath, no nats'])) {
+    assert.deepEqual(volume(spec)?.hostPath, { path: '/data/m2', type: 'Directory' }, what);
+    assert.deepEqual(mount(c), { name: 'model', mountPath: '/models/m2', readOnly: true }, what);
+    assert.equal(spec?.initContainers, undefined, what);
+  }
 
-  const uri = workerOf(renderChart(VALUE_SETS['tp8, uri, external nats, network peers']));
-  assert.deepEqual(volume(uri.sts)?.emptyDir, { sizeLimit: '90Gi' });
-  const fetch = only(uri.sts.spec?.template.spec?.initContainers, 'init container');
-  assert.equal(envOf(fetch).MODEL_URI, 'https://models.example.com/m2-32b-bf16.tar.gz');
-  assert.ok(fetch.volumeMounts?.some((m) => m.name === 'model' && m.mountPath === '/models/m2'));
+  const [worker, router] = pods(VALUE_SETS['tp8, uri, external nats, network peers']);
+  assert.deepEqual(volume(worker.spec)?.emptyDir, { sizeLimit: '90Gi' });
+  assert.deepEqual(volume(router.spec)?.emptyDir, { sizeLimit: '1Gi' }, 'routers keep only configs and tokenizer');
+  const fetchOf = (spec: Spec | undefined) => only(spec?.initContainers, 'init container');
+  for (const { what, spec, c } of [worker, router]) {
+    const fetch = fetchOf(spec);
+    assert.equal(fetch.name, 'fetch-model', what);
+    assert.equal(envOf(fetch).MODEL_URI, 'https://models.example.com/m2-32b-bf16.tar.gz', what);
+    const staging = only(fetch.volumeMounts, 'fetch mount');
+    assert.equal(staging.name, 'model', what);
+    assert.equal(envOf(fetch).MODEL_DIR, staging.mountPath, `${what}: the fetch unpacks into the volume`);
+    assert.deepEqual(mount(c), { name: 'model', mountPath: '/models/m2', readOnly: true }, what);
+  }
+  const weights = ['*.safetensors', '*.bin', '*.pt', '*.pth', '*.gguf'];
+  const routerScript = fetchOf(router.spec).args?.[0] ?? '';
+  for (const pattern of weights) assert.ok(routerScript.includes(`--exclude='${pattern}'`), `router fetch skips ${pattern}`);
+  assert.doesNotMatch(fetchOf(worker.spec).args?.[0] ?? '', /--exclude/, 'workers unpack the whole checkpoint');
+  assert.deepEqual(volume(routerOnly({ model: { source: 'uri', uri: { uri: 'https://m/x.tar', routerSizeLimit: '256Mi' } } }).spec)?.emptyDir, { sizeLimit: '256Mi' });
 
-  const made = workerOf(renderChart({ model: { source: 'makeModel', makeModel: { preset: 'micro', seed: 7 } } }));
-  const make = only(made.sts.spec?.template.spec?.initContainers, 'init container');
-  assert.deepEqual(make.args, ['make-model', '--preset', 'micro', '--seed', '7', '--out', '/models/m2']);
+  for (const { what, spec, c } of pods({ model: { source: 'makeModel', makeModel: { preset: 'small', seed: 7 } } })) {
+    assert.deepEqual(volume(spec)?.emptyDir, {}, what);
+    const make = only(spec?.initContainers, 'init container');
+    assert.equal(make.name, 'make-model', what);
+    const staging = only(make.volumeMounts?.filter((m) => m.name === 'model'), 'make-model model mount');
+    // make-model builds beside --out and renames, so --out is a folder inside the volume, and the
+    // main container mounts that folder.
+    assert.deepEqual(make.args, ['make-model', '--preset', 'small', '--seed', '7', '--out', `${staging.mountPath}/model`], what);
+    assert.deepEqual(mount(c), { name: 'model', mountPath: '/models/m2', readOnly: true, subPath: 'model' }, what);
+    assert.ok(make.volumeMounts?.some((m) => m.name === 'tmp' && m.mountPath === '/tmp'), `${what}: writable /tmp`);
+    assert.ok(spec?.volumes?.some((v) => v.name === 'tmp'), `${what}: has the tmp volume`);
+  }
 });
 
 test('NetworkPolicy: worker ports only from this release (plus metrics peers), router open, NATS release-only', () => {

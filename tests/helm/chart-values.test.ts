@@ -35,6 +35,7 @@ const REJECTED: [string, ChartValues, RegExp][] = [
   ['pvc source without a claim', { model: { source: 'pvc' } }, /claimName/],
   ['hostPath source with a relative path', { model: { source: 'hostPath', hostPath: { path: 'data/m2' } } }, /hostPath\/path/],
   ['uri source without a URL', { model: { source: 'uri' } }, /uri/],
+  ['makeModel preset without tokenizer files (the router reads them)', { model: { source: 'makeModel', makeModel: { preset: 'micro' } } }, /preset/],
   ['uri that is not http(s)', { model: { source: 'uri', uri: { uri: 's3://bucket/m2.tar' } } }, /uri/],
   ['KV cache fraction above 1', { engine: { kvCacheMemory: '1.5' } }, /kvCacheMemory/],
   ['shm size that is not a quantity', { worker: { shmSize: 'lots' } }, /shmSize/],
@@ -61,7 +62,8 @@ test('accepted edge values: KV cache as bytes or a fraction, speculation as a bo
     { engine: { speculative: true } },
     { model: { source: 'hostPath', hostPath: { path: '/mnt/m2' } } },
     { model: { source: 'uri', uri: { uri: 'http://files.local/m2.tar' } } },
-    { model: { source: 'makeModel', makeModel: { preset: 'micro', seed: 1 } } },
+    { model: { source: 'makeModel', makeModel: { preset: 'small', seed: 1 } } },
+    { model: { source: 'uri', uri: { uri: 'http://files.local/m2.tar', routerSizeLimit: '256Mi' } } },
   ];
   for (const values of accepted) {
     const r = helmTemplate(values);

@@ -10,6 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { parseCommandArgs, type Command } from '../../bin/command.ts';
+import { coordinatorCommand } from '../../bin/commands/coordinator.ts';
+import { workerCommand } from '../../bin/commands/worker.ts';
 import { findObject, renderChart } from './render.ts';
 
 // Stands in for the `m2` CLI: logs its command line, exits with FAKE_EXIT_<ROLE> when set
@@ -106,6 +109,13 @@ test('a rank-0 pod also runs the coordinator of its group, pointed at the group\
     `start coordinator --model /models/m2 --tp 4 --port 50061 --metrics-port 9061 --workers ${hosts}`,
     'start worker --host 0.0.0.0 --rank 0 --port 50071 --health-port 9071 --device cuda',
   ]);
+  // Every flag the launcher passes is one the real command accepts (its parser is strict).
+  const commands: Record<string, Command> = { coordinator: coordinatorCommand, worker: workerCommand };
+  for (const line of started) {
+    const [, name, ...argv] = line.split(' ');
+    assert.doesNotThrow(() => parseCommandArgs(commands[name], argv, {}), line);
+  }
+  assert.throws(() => parseCommandArgs(workerCommand, ['--tp', '4'], {}), /--tp/, 'the parser rejects a flag the worker lacks');
   process.kill(pid, 'SIGTERM');
   const r = await run;
   assert.equal(r.code, 0, `SIGTERM is a clean stop: ${r.stderr}`);
