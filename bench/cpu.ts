@@ -15,7 +15,7 @@ import { makeModel } from '../worker/model/make-model.ts';
 import { isPresetName } from '../worker/model/presets.ts';
 import { loadModelConfig } from '../worker/model/config.ts';
 import { exportGguf, type GgufFloatType } from '../worker/model/gguf-writer.ts';
-import { measureReadBandwidth } from '../kernels/bandwidth-probe.ts';
+import { measureReadBandwidth } from '../kernels/perf-probe.ts';
 import { cpuFeatures } from '../kernels/cpu-features.ts';
 import { runLlamaCpp, runM2Native, runM2Replica, type RunFigures, type RunSpec } from './cpu-engines.ts';
 

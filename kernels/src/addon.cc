@@ -7,7 +7,7 @@ namespace m2 { void register_sampling(Napi::Env env, Napi::Object exports); }
 namespace m2 { void register_collective(Napi::Env env, Napi::Object exports); }
 namespace m2 { void register_model_exports(Napi::Env env, Napi::Object exports); }
 namespace m2 { void register_gpu(Napi::Env env, Napi::Object exports); }
-namespace m2 { void register_bandwidth_probe(Napi::Env env, Napi::Object exports); }
+namespace m2 { void register_perf_probes(Napi::Env env, Napi::Object exports); }
 
 namespace {
 
@@ -31,7 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   m2::register_collective(env, exports);
   m2::register_model_exports(env, exports);
   m2::register_gpu(env, exports);
-  m2::register_bandwidth_probe(env, exports);
+  m2::register_perf_probes(env, exports);
   return exports;
 }
 

@@ -4,6 +4,8 @@
 #pragma GCC target("avx2,fma,f16c")
 #include <immintrin.h>
 
+#include <cmath>
+
 namespace m2 {
 namespace {
 
