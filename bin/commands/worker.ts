@@ -24,7 +24,9 @@ Options:
   --host H          address to bind (default 127.0.0.1; 0.0.0.0 in containers)
   --rank R          this worker's rank, for the default ports (default 0)
   --port P          gRPC port (default 50071 + rank; 0 = pick a free port)
-  --health-port P   HTTP /health, /ready and /metrics (default 9071 + rank; 0 = pick a free port)`,
+  --health-port P   HTTP /health, /ready and /metrics (default 9071 + rank; 0 = pick a free port)
+  --device D        cpu | cuda | auto (default auto: cuda when this build has CUDA and sees a
+                    GPU); a device named in the coordinator's Load request takes precedence`,
   options: {
     host: { type: 'string' },
     rank: { type: 'string' },
