@@ -1,7 +1,7 @@
 // The replicas behind this router and the choice of one per request. Only ready replicas get
-// traffic; among them a ReplicaPolicy decides. Today's policy is least load; session affinity and
-// prefix-aware scoring (issue 8) are further policies over the same RoutingRequest, which carries
-// the session id and the prompt's token ids for exactly that reason.
+// traffic; among them a ReplicaPolicy decides: least load here, and the router's default,
+// session affinity plus prefix-aware scoring (routing/prefix-aware-policy.ts), which is why a
+// RoutingRequest carries the session id and the prompt's token ids.
 import { unavailable } from './api-error.ts';
 import type { CoordinatorBackend } from './coordinator-backend.ts';
 
