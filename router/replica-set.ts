@@ -5,6 +5,9 @@
 import { unavailable } from './api-error.ts';
 import type { CoordinatorBackend } from './coordinator-backend.ts';
 
+/** How often a removed replica checks whether its last stream ended. */
+const RETIRE_CHECK_MS = 500;
+
 export interface RoutingRequest {
   requestId: string;
   /** Empty when the client gave none. */
@@ -27,8 +30,34 @@ export class LeastLoadPolicy implements ReplicaPolicy {
 }
 
 export class ReplicaSet {
-  constructor(readonly backends: readonly CoordinatorBackend[], private readonly policy: ReplicaPolicy = new LeastLoadPolicy()) {
-    if (backends.length === 0) throw new Error('ReplicaSet needs at least one coordinator');
+  private members: CoordinatorBackend[];
+
+  /** Empty is allowed only when replicas will be added later (`discovered`: NATS membership). */
+  constructor(backends: readonly CoordinatorBackend[], private readonly policy: ReplicaPolicy = new LeastLoadPolicy(), discovered = false) {
+    if (backends.length === 0 && !discovered) throw new Error('ReplicaSet needs at least one coordinator');
+    this.members = [...backends];
+  }
+
+  get backends(): readonly CoordinatorBackend[] {
+    return this.members;
+  }
+
+  /** Adds a replica found after start-up and starts polling it (ready once its first Stats says so). */
+  add(backend: CoordinatorBackend): void {
+    this.members.push(backend);
+    void backend.start();
+  }
+
+  /** Takes a replica out of rotation now; its client closes once streams it still serves have ended. */
+  remove(backend: CoordinatorBackend): void {
+    this.members = this.members.filter((b) => b !== backend);
+    if (backend.inFlight === 0) return backend.close();
+    const check = setInterval(() => {
+      if (backend.inFlight > 0) return;
+      clearInterval(check);
+      backend.close();
+    }, RETIRE_CHECK_MS);
+    check.unref();
   }
 
   /** Resolves once every backend's first Stats poll settled (ready or not). */

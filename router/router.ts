@@ -11,13 +11,16 @@ import { ReplicaSet, type ReplicaPolicy } from './replica-set.ts';
 import { PrefixAwarePolicy } from './routing/prefix-aware-policy.ts';
 import { RequestGateway } from './request-gateway.ts';
 import { ServedModel } from './served-model.ts';
+import { CoordinatorDiscovery } from '../coordinator/membership/coordinator-discovery.ts';
 
 export interface RouterConfig {
   modelDir: string;
   /** Default: the model folder's name. */
   servedModelName?: string;
-  /** Coordinator addresses, host:port. */
+  /** Coordinator addresses, host:port (may be empty when `natsUrl` is set). */
   coordinators: string[];
+  /** NATS server: coordinators announcing this model there are added as they appear. */
+  natsUrl?: string;
   host: string;
   /** 0 picks a free port. */
   httpPort: number;
@@ -61,22 +64,45 @@ function listen(server: Server, host: string, port: number): Promise<number> {
   });
 }
 
+/** Adds coordinators as NATS announces them (unless listed statically) and removes them when they go. */
+function discoverReplicas(natsUrl: string, modelName: string, replicas: ReplicaSet, timeouts: BackendTimeouts): CoordinatorDiscovery {
+  const isStatic = new Set(replicas.backends.map((b) => b.address));
+  return new CoordinatorDiscovery({
+    natsUrl,
+    model: modelName,
+    onJoin(a) {
+      if (isStatic.has(a.address)) return;
+      console.error(`m2 router: coordinator ${a.address} joined (TP ${a.tp}, ${a.ready ? 'ready' : 'not ready yet'})`);
+      replicas.add(new CoordinatorBackend(a.address, timeouts));
+    },
+    onGone(address, reason) {
+      const backend = replicas.backends.find((b) => b.address === address);
+      if (!backend || isStatic.has(address)) return;
+      console.error(`m2 router: coordinator ${address} removed: ${reason}`);
+      replicas.remove(backend);
+    },
+  });
+}
+
 export async function startRouter(config: RouterConfig): Promise<RunningRouter> {
   const model = ServedModel.load(config.modelDir, config.servedModelName);
   const timeouts = { ...DEFAULT_BACKEND_TIMEOUTS, ...config.timeouts };
   const backends = config.coordinators.map((address) => new CoordinatorBackend(address, timeouts));
-  const metrics = new RouterMetrics({ modelName: model.name, replicas: () => backends });
+  const metrics = new RouterMetrics({ modelName: model.name, replicas: () => replicas.backends });
   const policy =
     config.policy ?? new PrefixAwarePolicy({ beta: config.routingBeta, onDecision: (backend, reason) => metrics.recordDecision(backend.address, reason) });
-  const replicas = new ReplicaSet(backends, policy);
+  const replicas = new ReplicaSet(backends, policy, config.natsUrl !== undefined);
   const gateway = new RequestGateway(model, replicas, timeouts.abortTimeoutMs, metrics);
   const httpServer = createHttpServer(gateway, { maxBodyBytes: config.maxBodyBytes });
   let grpcServer: Awaited<ReturnType<typeof startGrpcServer>> | undefined;
+  let discovery: CoordinatorDiscovery | undefined;
   try {
     await replicas.start();
+    if (config.natsUrl !== undefined) discovery = discoverReplicas(config.natsUrl, model.name, replicas, timeouts);
     await listen(httpServer, config.host, config.httpPort);
     grpcServer = await startGrpcServer(gateway, config.host, config.grpcPort);
   } catch (err) {
+    await discovery?.close();
     replicas.close();
     httpServer.close();
     grpcServer?.server.forceShutdown();
@@ -86,6 +112,7 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
   const httpUrl = `http://${host}:${(httpServer.address() as AddressInfo).port}`;
   const grpcAddress = `${host}:${grpcServer.port}`;
   const grpc = grpcServer;
+  const membership = discovery;
   let stopping: Promise<void> | undefined;
   return {
     httpUrl,
@@ -109,6 +136,7 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
         const force = setTimeout(() => grpc.server.forceShutdown(), 1000);
         await new Promise<void>((resolve) => grpc.server.tryShutdown(() => resolve()));
         clearTimeout(force);
+        await membership?.close();
         replicas.close();
       })();
       return stopping;

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_COORDINATOR_DRAIN_MS, startCoordinator } from '../../coordinator/service/coordinator-server.ts';
 import { CliError, intOpt, stringOpt, type Command } from '../command.ts';
 import { ENGINE_OPTIONS, ENGINE_USAGE, parseEngineOptions } from '../engine-options.ts';
+import { NATS_OPTIONS, natsUrlOpt } from '../nats-option.ts';
 import { runUntilSignal } from '../signals.ts';
 
 function workerList(raw: string | undefined): string[] | undefined {
@@ -36,6 +37,9 @@ Options:
   --port P                  gRPC port (default 50061; 0 = pick a free port)
   --metrics-port P          HTTP /health and /ready (default 9061; 0 = pick a free port)
   --drain-timeout S         seconds running requests get on SIGTERM (default ${DEFAULT_COORDINATOR_DRAIN_MS / 1000})
+  --nats URL                announce this coordinator on NATS for routers started with --nats:
+                            a heartbeat every second, "leaving" on SIGTERM; NATS may start
+                            later or restart (retried with backoff, serving goes on)
 
 ${ENGINE_USAGE}`,
   options: {
@@ -46,6 +50,7 @@ ${ENGINE_USAGE}`,
     port: { type: 'string' },
     'metrics-port': { type: 'string' },
     'drain-timeout': { type: 'string' },
+    ...NATS_OPTIONS,
     ...ENGINE_OPTIONS,
   },
   async run(values) {
@@ -62,6 +67,7 @@ ${ENGINE_USAGE}`,
       port: intOpt(values, 'port', 0, 65535) ?? 50061,
       metricsPort: intOpt(values, 'metrics-port', 0, 65535) ?? 9061,
       servedModelName: stringOpt(values, 'served-model-name'),
+      natsUrl: natsUrlOpt(values),
     };
     let coordinator;
     try {

@@ -2,6 +2,7 @@
 // chart's router Deployment). Every flag has an M2_* environment variable (flag wins), and
 // SIGTERM drains: stop admitting, let streams finish within the grace period, exit 0.
 import { DEFAULT_DRAIN_GRACE_MS, DEFAULT_MAX_BODY_BYTES, startRouter } from '../../router/router.ts';
+import { NATS_OPTIONS, natsUrlOpt } from '../nats-option.ts';
 import { CliError, intOpt, stringOpt, type Command, type OptionSpec, type ParsedValues } from '../command.ts';
 import { parseRoutingBeta, ROUTING_OPTIONS, ROUTING_USAGE } from '../routing-options.ts';
 
@@ -15,6 +16,7 @@ const OPTIONS: OptionSpec = {
   'max-body-bytes': { type: 'string' },
   'drain-timeout': { type: 'string' },
   ...ROUTING_OPTIONS,
+  ...NATS_OPTIONS,
 };
 
 /** `--grpc-port` <- M2_GRPC_PORT, for every option the command line left out. */
@@ -27,9 +29,9 @@ function withEnvironment(values: ParsedValues, env: NodeJS.ProcessEnv): ParsedVa
   return merged;
 }
 
-function coordinatorList(raw: string | undefined): string[] {
+function coordinatorList(raw: string | undefined, natsUrl: string | undefined): string[] {
   const list = (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (list.length === 0) throw new CliError('--coordinators is required (host:port[,host:port...])', 2);
+  if (list.length === 0 && natsUrl === undefined) throw new CliError('--coordinators is required (host:port[,host:port...]) unless --nats URL finds them', 2);
   for (const address of list) {
     if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(address)) throw new CliError(`--coordinators: ${JSON.stringify(address)} is not host:port`, 2);
   }
@@ -39,7 +41,7 @@ function coordinatorList(raw: string | undefined): string[] {
 export const routerCommand: Command = {
   name: 'router',
   summary: 'serve the OpenAI-compatible HTTP and gRPC APIs in front of running coordinators',
-  usage: `Usage: m2 router --coordinators host:port[,host:port...] --model DIR [options]
+  usage: `Usage: m2 router (--coordinators host:port[,host:port...] | --nats URL) --model DIR [options]
 
 Renders chat templates, tokenizes, routes each request to a ready coordinator (a session sticks
 to its replica while it is ready; otherwise the best prefix-cache match weighed against load) and
@@ -49,6 +51,10 @@ GET /metrics over HTTP and m2.v1.GenerateService (+ grpc.health.v1.Health, refle
 
 Options (each also read from the environment variable shown; the flag wins):
   --coordinators LIST      coordinator gRPC addresses, comma-separated   M2_COORDINATORS
+  --nats URL               also add the coordinators of this model that  M2_NATS
+                           announce themselves on NATS (nats://host:4222); they leave
+                           when they say so or after 3 missed heartbeats; NATS may
+                           start later or restart: the router keeps retrying
   --model DIR              model folder (tokenizer, template, config)    M2_MODEL
   --served-model-name N    the "model" clients send (default: folder name) M2_SERVED_MODEL_NAME
   --port P                 HTTP port, 0 = pick a free one (default 8000) M2_PORT
@@ -62,7 +68,8 @@ ${ROUTING_USAGE}`,
     const values = withEnvironment(flags, process.env);
     const modelDir = stringOpt(values, 'model');
     if (!modelDir) throw new CliError('--model is required (a model folder, e.g. from m2 make-model)', 2);
-    const coordinators = coordinatorList(stringOpt(values, 'coordinators'));
+    const natsUrl = natsUrlOpt(values);
+    const coordinators = coordinatorList(stringOpt(values, 'coordinators'), natsUrl);
     const drainMs = (intOpt(values, 'drain-timeout', 0, 24 * 3600) ?? DEFAULT_DRAIN_GRACE_MS / 1000) * 1000;
     const routingBeta = parseRoutingBeta(values);
     let router;
@@ -71,6 +78,7 @@ ${ROUTING_USAGE}`,
         modelDir,
         servedModelName: stringOpt(values, 'served-model-name'),
         coordinators,
+        natsUrl,
         host: stringOpt(values, 'host') ?? '0.0.0.0',
         httpPort: intOpt(values, 'port', 0, 65535) ?? 8000,
         grpcPort: intOpt(values, 'grpc-port', 0, 65535) ?? 50051,

@@ -12,6 +12,7 @@ import { makeModel } from '../../worker/model/make-model.ts';
 import { CliError, intOpt, stringOpt, type Command, type ParsedValues } from '../command.ts';
 import { ENGINE_OPTIONS, ENGINE_USAGE, parseEngineOptions } from '../engine-options.ts';
 import { parseRoutingBeta, ROUTING_OPTIONS, ROUTING_USAGE } from '../routing-options.ts';
+import { NATS_OPTIONS, natsUrlOpt } from '../nats-option.ts';
 import { runUntilSignal } from '../signals.ts';
 
 const DEFAULT_PRESET = 'tiny';
@@ -57,6 +58,8 @@ Options:
   --grpc-port P             gRPC port (default 50051; 0 = pick a free port)
   --max-body-bytes N        largest request body (default ${DEFAULT_MAX_BODY_BYTES})
   --drain-timeout S         seconds in-flight requests get on SIGTERM (default ${DEFAULT_DRAIN_GRACE_MS / 1000})
+  --nats URL                also announce the replicas on this NATS server and route to other
+                            coordinators of the model announced there (not needed on one host)
 ${ROUTING_USAGE}
 
 ${ENGINE_USAGE}`,
@@ -70,6 +73,7 @@ ${ENGINE_USAGE}`,
     'drain-timeout': { type: 'string' },
     replicas: { type: 'string' },
     ...ROUTING_OPTIONS,
+    ...NATS_OPTIONS,
     ...ENGINE_OPTIONS,
   },
   async run(given) {
@@ -89,10 +93,11 @@ ${ENGINE_USAGE}`,
     const httpPort = intOpt(values, 'port', 0, 65535) ?? 8000;
     const grpcPort = intOpt(values, 'grpc-port', 0, 65535) ?? 50051;
     const maxBodyBytes = intOpt(values, 'max-body-bytes', 1) ?? DEFAULT_MAX_BODY_BYTES;
+    const natsUrl = natsUrlOpt(values);
 
     const spawned = await Promise.allSettled(
       Array.from({ length: replicaCount }, (_, i) =>
-        spawnCoordinator({ modelDir, servedModelName, engineArgs: engineArgs(values), name: replicaCount === 1 ? 'coordinator' : `replica ${i}`, readyTimeoutMs: COORDINATOR_READY_TIMEOUT_MS }),
+        spawnCoordinator({ modelDir, servedModelName, natsUrl, engineArgs: engineArgs(values), name: replicaCount === 1 ? 'coordinator' : `replica ${i}`, readyTimeoutMs: COORDINATOR_READY_TIMEOUT_MS }),
       ),
     );
     const children: M2Child[] = spawned.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
@@ -107,6 +112,7 @@ ${ENGINE_USAGE}`,
         modelDir,
         servedModelName,
         coordinators: children.map((c) => c.ready.grpc!),
+        natsUrl,
         host: stringOpt(values, 'host') ?? '0.0.0.0',
         httpPort,
         grpcPort,

@@ -9,6 +9,7 @@ import { startHealthServer } from '../../worker/server/health-http.ts';
 import { connectableHost, formatReadyLine } from '../group/ready-line.ts';
 import { EngineMetrics } from '../metrics/engine-metrics.ts';
 import { Replica, type ReplicaOptions } from '../runtime/replica.ts';
+import { advertisedAddress, HeartbeatPublisher } from '../membership/heartbeat-publisher.ts';
 import { CoordinatorService } from './coordinator-service.ts';
 import { DEFAULT_READINESS, GroupReadiness, type ReadinessOptions } from './readiness.ts';
 
@@ -23,6 +24,8 @@ export interface CoordinatorConfig {
   /** Default: the model folder's name (as the router names it). */
   servedModelName?: string;
   readiness?: Partial<ReadinessOptions>;
+  /** NATS servers to announce this coordinator on (coordinator/membership/); none: no announcements. */
+  natsUrl?: string;
 }
 
 export const DEFAULT_COORDINATOR_DRAIN_MS = 30_000;
@@ -89,6 +92,19 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
   replicaLabel = grpcAddress;
   const httpUrl = `http://${host}:${health.port}`;
   const healthServer = health;
+  const heartbeat =
+    config.natsUrl === undefined
+      ? undefined
+      : new HeartbeatPublisher({
+          natsUrl: config.natsUrl,
+          address: advertisedAddress(config.host, port),
+          model: modelName,
+          tp: replica.group.tpSize,
+          snapshot: () => {
+            const s = replica.engine.stats();
+            return { ready: service.readiness().ready, running: s.numRunning, waiting: s.numWaiting, kvUsage: s.kvCacheUsage };
+          },
+        });
   let stopping: Promise<void> | undefined;
   return {
     grpcAddress,
@@ -100,6 +116,8 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     shutdown(graceMs = DEFAULT_COORDINATOR_DRAIN_MS) {
       stopping ??= (async () => {
         service.stopAdmitting();
+        // Routers stop sending new requests at once instead of after missed heartbeats.
+        await heartbeat?.leave();
         await service.whenIdle(graceMs);
         readiness.stop();
         // Aborts what still runs: each open stream gets its final "abort" message and ends.
