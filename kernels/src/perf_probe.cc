@@ -1,6 +1,6 @@
 // Native probes for benchmarks and performance tests: the machine's streaming read bandwidth
 // (the bound a decode step, one pass over the weights, is judged against; each thread reads its
-// own slice with software prefetch, as the linear kernel streams weights) and the linear kernel
+// own slice sequentially, as the linear kernel streams packed weights) and the linear kernel
 // on seeded weights, row-major or packed, timed with the forward pass's thread pool.
 #include <immintrin.h>
 #include <napi.h>
@@ -21,13 +21,9 @@
 namespace m2 {
 namespace {
 
-constexpr size_t kPrefetchBytes = 1024;
-
 __attribute__((target("avx2"))) uint64_t read_slice(const uint8_t* p, size_t bytes) {
   __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
   for (size_t i = 0; i + 128 <= bytes; i += 128) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + i + kPrefetchBytes), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(p + i + kPrefetchBytes + 64), _MM_HINT_T0);
     a = _mm256_xor_si256(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
     b = _mm256_xor_si256(b, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
     c = _mm256_xor_si256(c, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
