@@ -38,10 +38,18 @@ struct HeadTask {
   float scale;
 };
 
-size_t context_offset(const HeadTask& t, int position) {
-  const int block = t.seq.block_table[position / t.g.block_size];
-  const size_t slot = static_cast<size_t>(block) * t.g.block_size + position % t.g.block_size;
-  return slot * t.g.token_stride() + static_cast<size_t>(t.kv_head) * t.g.head_dim;
+// Visits the cached positions [0, context_len) page by page (fn(row pointer) in position order):
+// each KV page is read sequentially, with no division per position.
+template <class F>
+void for_each_cached(const HeadTask& t, const float* cache, F&& fn) {
+  const int bs = t.g.block_size;
+  const size_t stride = t.g.token_stride();
+  const size_t head = static_cast<size_t>(t.kv_head) * t.g.head_dim;
+  for (int p0 = 0, b = 0; p0 < t.seq.context_len; p0 += bs, ++b) {
+    const float* page = cache + static_cast<size_t>(t.seq.block_table[b]) * bs * stride + head;
+    const int n = t.seq.context_len - p0 < bs ? t.seq.context_len - p0 : bs;
+    for (int o = 0; o < n; ++o) fn(page + o * stride);
+  }
 }
 
 size_t step_offset(const HeadTask& t, int j) {
@@ -57,11 +65,11 @@ void attend_one(const HeadTask& t, const float* q, float* scores, float* out) {
   const AttentionSequence& s = t.seq;
   int n = 0;
   float max_score = -INFINITY;
-  for (int p = 0; p < s.context_len; ++p) {
-    scores[n] = dot(q, t.layer.k + context_offset(t, p), d) * t.scale;
+  for_each_cached(t, t.layer.k, [&](const float* k) {
+    scores[n] = dot(q, k, d) * t.scale;
     max_score = scores[n] > max_score ? scores[n] : max_score;
     ++n;
-  }
+  });
   for (int j = 0; j < s.count; ++j) {
     if (!visible(s, t.i, j)) continue;
     scores[n] = dot(q, t.layer.k + step_offset(t, j), d) * t.scale;
@@ -75,7 +83,7 @@ void attend_one(const HeadTask& t, const float* q, float* scores, float* out) {
   }
   std::memset(out, 0, sizeof(float) * d);
   n = 0;
-  for (int p = 0; p < s.context_len; ++p) axpy(scores[n++], t.layer.v + context_offset(t, p), out, d);
+  for_each_cached(t, t.layer.v, [&](const float* v) { axpy(scores[n++], v, out, d); });
   for (int j = 0; j < s.count; ++j) {
     if (visible(s, t.i, j)) axpy(scores[n++], t.layer.v + step_offset(t, j), out, d);
   }
