@@ -73,14 +73,21 @@ export class WorkerGroup {
 
   private async all<Res>(what: string, fn: (client: WorkerServiceClient, rank: number) => Promise<Res>): Promise<Res[]> {
     if (this.failure) throw this.failure;
-    const settled = await Promise.allSettled(this.clients.map((c, rank) => fn(c, rank)));
-    const rejected = settled.findIndex((s) => s.status === 'rejected');
-    if (rejected >= 0) {
-      // Prefer the root cause: a rank whose peer died reports a collective timeout later.
-      const first = settled.find((s) => s.status === 'rejected' && (s.reason as grpc.ServiceError).code === grpc.status.UNAVAILABLE) ?? settled[rejected];
-      throw this.fail(settled.indexOf(first), what, (first as PromiseRejectedResult).reason);
-    }
-    return settled.map((s) => (s as PromiseFulfilledResult<Res>).value);
+    const calls = this.clients.map((c, rank) => fn(c, rank));
+    // A rank whose process is gone (UNAVAILABLE) fails the call at once: its live peers may be
+    // blocked in a collective until their own deadline, and waiting for them adds nothing.
+    const deadRank = new Promise<{ rank: number; reason: unknown }>((resolve) => {
+      calls.forEach((p, rank) =>
+        p.catch((reason: unknown) => {
+          if ((reason as grpc.ServiceError).code === grpc.status.UNAVAILABLE) resolve({ rank, reason });
+        }),
+      );
+    });
+    const outcome = await Promise.race([Promise.allSettled(calls), deadRank]);
+    if (!Array.isArray(outcome)) throw this.fail(outcome.rank, what, outcome.reason);
+    const rejected = outcome.findIndex((s) => s.status === 'rejected');
+    if (rejected >= 0) throw this.fail(rejected, what, (outcome[rejected] as PromiseRejectedResult).reason);
+    return outcome.map((s) => (s as PromiseFulfilledResult<Res>).value);
   }
 
   /** Loads every rank (concurrently: they meet in the collective) and checks they agree. */

@@ -12,7 +12,7 @@ import { spawnM2, stopChildren, type M2Child } from '../group/child-process.ts';
 import { WorkerGroup } from '../group/worker-group.ts';
 import { MeteredExecutor, type EngineMetrics } from '../metrics/engine-metrics.ts';
 import { parseKvMemory, planKvCache } from './kv-sizing.ts';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { encodeNcclUniqueId, ncclUniqueId } from '../../kernels/gpu.ts';
 import { join } from 'node:path';
 
@@ -74,6 +74,7 @@ export class Replica {
     private readonly children: M2Child[],
     readonly loadSeconds: number,
     readonly weightBytesPerRank: number[],
+    private readonly shmSegment: string | null,
   ) {}
 
   static async start(opts: ReplicaOptions): Promise<Replica> {
@@ -90,6 +91,10 @@ export class Replica {
     const started = performance.now();
     const children: M2Child[] = [];
     let group: WorkerGroup | null = null;
+    const collectiveName = opts.collective === 'nccl' ? encodeNcclUniqueId(ncclUniqueId()) : `m2-${process.pid}-${randomBytes(4).toString('hex')}`;
+    // Rank 0 unlinks the shm segment once every rank joined; a group that dies before that
+    // leaves it behind, so the replica removes it after stopping the workers it spawned.
+    const shmSegment = opts.collective === 'shm' && !opts.workerAddresses ? join('/dev/shm', collectiveName) : null;
     try {
       let addresses = opts.workerAddresses;
       if (!addresses) {
@@ -114,7 +119,7 @@ export class Replica {
         layerStart: 0,
         layerEnd: 0,
         collective: COLLECTIVE_KIND[opts.collective],
-        collectiveName: opts.collective === 'nccl' ? encodeNcclUniqueId(ncclUniqueId()) : `m2-${process.pid}-${randomBytes(4).toString('hex')}`,
+        collectiveName,
         collectiveAddresses: opts.collective === 'tcp' ? [`${rank0Host}:${collectivePort}`] : [],
         collectiveTimeoutMs: opts.collectiveTimeoutMs,
         numKvBlocks: kv.numKvBlocks,
@@ -143,10 +148,11 @@ export class Replica {
         },
       );
       const seconds = (performance.now() - started) / 1000;
-      return new Replica(config, tokenizer, group, engine, children, seconds, shards.map((s) => s.weightBytesLoaded));
+      return new Replica(config, tokenizer, group, engine, children, seconds, shards.map((s) => s.weightBytesLoaded), shmSegment);
     } catch (err) {
       group?.close();
       await stopChildren(children);
+      if (shmSegment) rmSync(shmSegment, { force: true });
       throw err;
     }
   }
@@ -156,5 +162,6 @@ export class Replica {
     await this.engine.close();
     this.group.close();
     await stopChildren(this.children);
+    if (this.shmSegment) rmSync(this.shmSegment, { force: true });
   }
 }
