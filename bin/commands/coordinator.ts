@@ -40,6 +40,8 @@ Options:
   --nats URL                announce this coordinator on NATS for routers started with --nats:
                             a heartbeat every second, "leaving" on SIGTERM; NATS may start
                             later or restart (retried with backoff, serving goes on)
+  --advertise-host H        the host routers dial, as announced on NATS (default: --host, or
+                            this host's first non-loopback IPv4 address for a wildcard bind)
 
 ${ENGINE_USAGE}`,
   options: {
@@ -51,6 +53,7 @@ ${ENGINE_USAGE}`,
     'metrics-port': { type: 'string' },
     'drain-timeout': { type: 'string' },
     ...NATS_OPTIONS,
+    'advertise-host': { type: 'string' },
     ...ENGINE_OPTIONS,
   },
   async run(values) {
@@ -68,6 +71,7 @@ ${ENGINE_USAGE}`,
       metricsPort: intOpt(values, 'metrics-port', 0, 65535) ?? 9061,
       servedModelName: stringOpt(values, 'served-model-name'),
       natsUrl: natsUrlOpt(values),
+      advertiseHost: stringOpt(values, 'advertise-host'),
     };
     let coordinator;
     try {

@@ -26,6 +26,8 @@ export interface CoordinatorConfig {
   readiness?: Partial<ReadinessOptions>;
   /** NATS servers to announce this coordinator on (coordinator/membership/); none: no announcements. */
   natsUrl?: string;
+  /** The host announced on NATS (default: see advertisedAddress). */
+  advertiseHost?: string;
 }
 
 export const DEFAULT_COORDINATOR_DRAIN_MS = 30_000;
@@ -97,7 +99,7 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
       ? undefined
       : new HeartbeatPublisher({
           natsUrl: config.natsUrl,
-          address: advertisedAddress(config.host, port),
+          address: advertisedAddress(config.advertiseHost ?? config.host, port),
           model: modelName,
           tp: replica.group.tpSize,
           snapshot: () => {
