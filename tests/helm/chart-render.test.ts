@@ -109,8 +109,8 @@ test('router: ports 8000/50051, /health and /ready probes, HPA on the Deployment
   const env = envOf(c);
   assert.equal(env.M2_PORT, '8000');
   assert.equal(env.M2_GRPC_PORT, '50051');
-  assert.equal(env.M2_NATS, `nats://m2-m2-cluster-nats.${NAMESPACE}.svc:4222`, 'set, though m2 router does not read it yet');
-  assert.equal(env.M2_COORDINATORS, `m2-m2-cluster-worker-0.m2-m2-cluster-group.${NAMESPACE}.svc:50061`, 'required by m2 router, NATS or not');
+  assert.equal(env.M2_NATS, `nats://m2-m2-cluster-nats.${NAMESPACE}.svc:4222`, 'routers discover coordinators over NATS');
+  assert.equal(env.M2_COORDINATORS, `m2-m2-cluster-worker-0.m2-m2-cluster-group.${NAMESPACE}.svc:50061`, 'the static list, also with NATS (coordinators announce the same names)');
   assert.equal(env.M2_MODEL, '/models/m2');
   const svc = findObject<IService>(objects, 'Service', '-router');
   assert.deepEqual(svc.spec?.ports?.map((p) => [p.name, p.port, p.targetPort]), [['http', 8000, 'http'], ['grpc', 50051, 'grpc']]);

@@ -106,7 +106,7 @@ test('a rank-0 pod also runs the coordinator of its group, pointed at the group\
   const started = calls().sort();
   const hosts = [4, 5, 6, 7].map((o) => `m2-worker-${o}.m2-group.llm.svc:50071`).join(',');
   assert.deepEqual(started, [
-    `start coordinator --model /models/m2 --tp 4 --port 50061 --metrics-port 9061 --workers ${hosts}`,
+    `start coordinator --model /models/m2 --tp 4 --port 50061 --metrics-port 9061 --workers ${hosts} --advertise-host m2-worker-4.m2-group.llm.svc`,
     'start worker --host 0.0.0.0 --rank 0 --port 50071 --health-port 9071 --device cuda',
   ]);
   // Every flag the launcher passes is one the real command accepts (its parser is strict).
@@ -125,7 +125,7 @@ test('a rank-0 pod also runs the coordinator of its group, pointed at the group\
 test('TP=1: every pod is rank 0 of its own group', async () => {
   const r = await launch(['run'], podEnv('m2-worker-3', 1, { FAKE_EXIT_COORDINATOR: '5' }));
   assert.match(r.stdout, /rank 0 of group 3 \(tp 1\)/);
-  assert.ok(calls().some((l) => l.endsWith('--workers m2-worker-3.m2-group.llm.svc:50071')), calls().join('\n'));
+  assert.ok(calls().some((l) => l.includes('--workers m2-worker-3.m2-group.llm.svc:50071 ')), calls().join('\n'));
   assert.equal(r.code, 5);
 });
 

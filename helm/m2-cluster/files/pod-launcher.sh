@@ -72,8 +72,11 @@ run() {
 
   local coordinator_pid='' worker_pid='' stopping=0
   trap 'stopping=1; kill -TERM $coordinator_pid $worker_pid 2>/dev/null || true' TERM INT
+  # Announced on NATS under the same DNS name the routers' static list uses, so a coordinator
+  # found both ways is one backend.
   m2 coordinator --model "$M2_MODEL" --tp "$M2_TP" --port "$COORDINATOR_PORT" \
-    --metrics-port "$COORDINATOR_METRICS_PORT" --workers "$workers" &
+    --metrics-port "$COORDINATOR_METRICS_PORT" --workers "$workers" \
+    --advertise-host "$POD_NAME.$GROUP_SERVICE.$POD_NAMESPACE.svc" &
   coordinator_pid=$!
   m2 "${worker_args[@]}" &
   worker_pid=$!
