@@ -1,6 +1,7 @@
 // One generation run (one raw-id prompt, greedy, a fixed number of new tokens) on each engine
-// bench/cpu.ts compares: m2's native forward pass in process, llama.cpp through node-llama-cpp,
-// and an m2 replica (workers over gRPC, the serving path) at a given TP size. All report the
+// bench/cpu.ts compares: m2's native forward pass in process and llama.cpp through node-llama-cpp
+// (as sessions that stay loaded, so their runs can alternate under the same machine load), and
+// an m2 replica (workers over gRPC, the serving path) at a given TP size. All report the
 // same figures, measured the same way: TTFT = prompt in -> first sampled token out (wall clock),
 // decode tok/s = tokens after the first / wall time after the first.
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
@@ -30,18 +31,29 @@ function figures(promptLen: number, decoded: number, ttftS: number, decodeS: num
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (from: number): number => (performance.now() - from) / 1000;
 
+/** An engine with its model loaded, run on one prompt at a time (sessions interleave in rounds). */
+export interface EngineSession {
+  run(spec: RunSpec): Promise<RunFigures>;
+}
+
+/** Largest prompt and prompt + decode a session must hold. */
+export interface SessionLimits {
+  threads: number;
+  maxPrompt: number;
+  maxLen: number;
+}
+
 /** m2's NativeModel in this process, one step per call (what a worker rank runs). */
-export async function runM2Native(dir: string, spec: RunSpec, warmup: RunSpec): Promise<{ figures: RunFigures; weightBytesPerToken: number }> {
+export function openM2Native(dir: string, limits: SessionLimits): EngineSession & { weightBytesPerToken: number } {
   const blockSize = 16;
-  const maxLen = Math.max(spec.prompt.length + spec.decode, warmup.prompt.length + warmup.decode);
-  const numBlocks = Math.ceil(maxLen / blockSize) + 1;
+  const numBlocks = Math.ceil(limits.maxLen / blockSize) + 1;
   const { model } = loadShard(dir, {
-    limits: { threads: spec.threads, maxTokens: Math.max(spec.prompt.length, warmup.prompt.length), numBlocks, blockSize, maxModelLen: maxLen },
+    limits: { threads: limits.threads, maxTokens: limits.maxPrompt, numBlocks, blockSize, maxModelLen: limits.maxLen },
   });
-  const once = async (run: RunSpec): Promise<RunFigures> => {
+  const run = async (spec: RunSpec): Promise<RunFigures> => {
     const blocks = new KvBlockAllocator(numBlocks, blockSize);
     const table: number[] = [];
-    blocks.ensure(table, run.prompt.length + run.decode);
+    blocks.ensure(table, spec.prompt.length + spec.decode);
     const blockTable = Int32Array.from(table);
     const step = (from: number, tokens: Int32Array) =>
       runStep(model, {
@@ -51,52 +63,47 @@ export async function runM2Native(dir: string, spec: RunSpec, warmup: RunSpec): 
         sequences: [{ id: 1, numTokens: tokens.length, blockTable, outputRows: Int32Array.of(tokens.length - 1) }],
       });
     const t0 = performance.now();
-    let next = (await step(0, Int32Array.from(run.prompt))).ids[0];
+    let next = (await step(0, Int32Array.from(spec.prompt))).ids[0];
     const ttft = seconds(t0);
     const t1 = performance.now();
     const stepNs: number[] = [];
-    for (let i = 0; i < run.decode; ++i) {
-      const r = await step(run.prompt.length + i, Int32Array.of(next));
+    for (let i = 0; i < spec.decode; ++i) {
+      const r = await step(spec.prompt.length + i, Int32Array.of(next));
       stepNs.push(r.forwardNs);
       next = r.ids[0];
     }
     const decodeS = seconds(t1);
     model.releaseSequence(1);
-    return figures(run.prompt.length, run.decode, ttft, decodeS, median(stepNs) / 1e6);
+    return figures(spec.prompt.length, spec.decode, ttft, decodeS, median(stepNs) / 1e6);
   };
-  await once(warmup);
-  return { figures: await once(spec), weightBytesPerToken: model.weightBytesPerToken() };
+  return { run, weightBytesPerToken: model.weightBytesPerToken() };
 }
 
 /** llama.cpp (node-llama-cpp's prebuilt CPU binary) on a GGUF of the same weights. */
-export async function runLlamaCpp(ggufPath: string, spec: RunSpec, warmup: RunSpec): Promise<{ figures: RunFigures; version: string }> {
+export async function openLlamaCpp(ggufPath: string, limits: SessionLimits): Promise<EngineSession & { version: string; close(): Promise<void> }> {
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
-  try {
-    const model = await llama.loadModel({ modelPath: ggufPath, gpuLayers: 0 });
-    const contextSize = Math.max(spec.prompt.length + spec.decode, warmup.prompt.length + warmup.decode) + 16;
-    const context = await model.createContext({ contextSize, threads: spec.threads, batchSize: Math.max(spec.prompt.length, warmup.prompt.length) });
-    const sequence = context.getSequence();
-    const once = async (run: RunSpec): Promise<RunFigures> => {
-      await sequence.clearHistory();
-      const t0 = performance.now();
-      let ttft = 0, t1 = 0, produced = 0;
-      for await (const _token of sequence.evaluate(run.prompt as Token[], { temperature: 0 })) {
-        if (produced++ === 0) {
-          ttft = seconds(t0);
-          t1 = performance.now();
-        }
-        if (produced > run.decode) break;
+  const model = await llama.loadModel({ modelPath: ggufPath, gpuLayers: 0 });
+  const context = await model.createContext({ contextSize: limits.maxLen + 16, threads: limits.threads, batchSize: limits.maxPrompt });
+  const sequence = context.getSequence();
+  const run = async (spec: RunSpec): Promise<RunFigures> => {
+    await sequence.clearHistory();
+    const t0 = performance.now();
+    let ttft = 0, t1 = 0, produced = 0;
+    for await (const _token of sequence.evaluate(spec.prompt as Token[], { temperature: 0 })) {
+      if (produced++ === 0) {
+        ttft = seconds(t0);
+        t1 = performance.now();
       }
-      return figures(run.prompt.length, run.decode, ttft, seconds(t1));
-    };
-    await once(warmup);
-    const result = await once(spec);
+      if (produced > spec.decode) break;
+    }
+    return figures(spec.prompt.length, spec.decode, ttft, seconds(t1));
+  };
+  const close = async () => {
     await context.dispose();
     await model.dispose();
-    return { figures: result, version: llama.llamaCppRelease.release };
-  } finally {
     await llama.dispose();
-  }
+  };
+  return { run, close, version: llama.llamaCppRelease.release };
 }
 
 /** The serving path: an m2 replica (spawned workers, gRPC steps, the engine) at TP = tp. */

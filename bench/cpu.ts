@@ -4,7 +4,7 @@
 // the serving path, and the shm all-reduce latency (bench/allreduce.ts). Prints a table and
 // writes bench/results/cpu.json.
 // Usage: npm run bench -- [--preset small | --model DIR] [--dtype bfloat16,float16] [--threads N]
-//        [--prompt 512] [--decode 128] [--skip-tp] [--skip-allreduce]
+//        [--prompt 512] [--decode 128] [--rounds 3] [--skip-tp] [--skip-allreduce]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { loadModelConfig } from '../worker/model/config.ts';
 import { exportGguf, type GgufFloatType } from '../worker/model/gguf-writer.ts';
 import { measureReadBandwidth } from '../kernels/perf-probe.ts';
 import { cpuFeatures } from '../kernels/cpu-features.ts';
-import { runLlamaCpp, runM2Native, runM2Replica, type RunFigures, type RunSpec } from './cpu-engines.ts';
+import { openLlamaCpp, openM2Native, runM2Replica, type EngineSession, type RunFigures, type RunSpec } from './cpu-engines.ts';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +28,8 @@ const { values } = parseArgs({
     decode: { type: 'string', default: '128' },
     // Checkpoint dtypes compared head to head (a make-model variant per dtype; --model: its own).
     dtype: { type: 'string', default: 'bfloat16,float16' },
+    // m2 and llama.cpp alternate this many times; medians are reported (shared, noisy machines).
+    rounds: { type: 'string', default: '3' },
     'skip-tp': { type: 'boolean', default: false },
     'skip-allreduce': { type: 'boolean', default: false },
   },
@@ -43,6 +45,7 @@ const spec: RunSpec = { prompt: [], decode: positiveInt('decode', values.decode)
 // A fixed pseudo-random prompt of raw ids: no tokenizer difference can enter the comparison.
 spec.prompt = Array.from({ length: positiveInt('prompt', values.prompt) }, (_, i) => (i * 7919 + 13) % 150000);
 const warmup: RunSpec = { prompt: spec.prompt.slice(0, 32), decode: 8, threads };
+const rounds = positiveInt('rounds', values.rounds);
 
 const preset = values.preset;
 if (!values.model && !isPresetName(preset)) throw new Error(`unknown preset ${preset}`);
@@ -85,6 +88,27 @@ const shown = (f: RunFigures) => ({ ttft_s: round(f.ttftS, 4), prefill_tok_s: ro
 const row = (name: string, f: RunFigures, extra = ''): string =>
   `${name.padEnd(28)} ${f.prefillTokS.toFixed(1).padStart(9)} ${f.decodeTokS.toFixed(2).padStart(9)} ${(f.ttftS * 1000).toFixed(0).padStart(8)}  ${extra}`;
 
+/** Both sessions warm up, then alternate `rounds` runs each (the same machine load for both). */
+async function alternate(a: EngineSession, b: EngineSession): Promise<[RunFigures[], RunFigures[]]> {
+  await a.run(warmup);
+  await b.run(warmup);
+  const runs: [RunFigures[], RunFigures[]] = [[], []];
+  for (let r = 0; r < rounds; ++r) {
+    runs[0].push(await a.run(spec));
+    runs[1].push(await b.run(spec));
+  }
+  return runs;
+}
+
+/** Each figure's median over the runs. */
+function medianFigures(runs: RunFigures[]): RunFigures {
+  const mid = (pick: (f: RunFigures) => number | undefined): number | undefined => {
+    const xs = runs.map(pick).filter((x): x is number => x !== undefined).sort((x, y) => x - y);
+    return xs.length ? xs[Math.floor(xs.length / 2)] : undefined;
+  };
+  return { ttftS: mid((f) => f.ttftS) ?? 0, prefillTokS: mid((f) => f.prefillTokS) ?? 0, decodeTokS: mid((f) => f.decodeTokS) ?? 0, decodeStepMs: mid((f) => f.decodeStepMs) };
+}
+
 const loadBefore = loadavg()[0];
 const bandwidth = { oneThread: bandwidthGBs(1), twoThreads: bandwidthGBs(2) };
 const bound = threads >= 2 ? bandwidth.twoThreads : bandwidth.oneThread;
@@ -94,8 +118,13 @@ const comparisons = [];
 for (const dir of modelDirs) {
   const config = loadModelConfig(dir);
   const precision = ggufType[config.torchDtype];
-  const m2 = await runM2Native(dir, spec, warmup);
-  const llama = await runLlamaCpp(ggufOf(dir, precision), spec, warmup);
+  const limits = { threads, maxPrompt: spec.prompt.length, maxLen: spec.prompt.length + spec.decode };
+  const m2Session = openM2Native(dir, limits);
+  const llamaSession = await openLlamaCpp(ggufOf(dir, precision), limits);
+  const [m2Runs, llamaRuns] = await alternate(m2Session, llamaSession);
+  await llamaSession.close();
+  const m2 = { weightBytesPerToken: m2Session.weightBytesPerToken, figures: medianFigures(m2Runs) };
+  const llama = { version: llamaSession.version, figures: medianFigures(llamaRuns) };
   const boundTokS = (bound * 1e9) / m2.weightBytesPerToken;
   const c = {
     model: dir,
@@ -136,6 +165,7 @@ const result = {
   threads,
   prompt_tokens: spec.prompt.length,
   decode_tokens: spec.decode,
+  rounds,
   read_bandwidth_gb_s: { one_thread: round(bandwidth.oneThread), two_threads: round(bandwidth.twoThreads) },
   comparisons,
   serving_path: tp && { model: modelDirs[0], tp1_threads_per_rank: threads, tp1: shown(tp.tp1), tp2_threads_per_rank: 1, tp2: shown(tp.tp2), decode_tp2_over_tp1: ratio(tp.tp2.decodeTokS, tp.tp1.decodeTokS) },
