@@ -10,10 +10,16 @@
 namespace m2 {
 namespace {
 
-// Weight rows per task: small enough to balance two threads on a 896-wide projection, large
-// enough that the per-task overhead is noise next to the weight reads.
-constexpr int kRowsPerTask = 32;
-static_assert(kRowsPerTask % kPackRows == 0, "a task covers whole packed row groups");
+// Weight bytes per task: small enough that the last task of a dispatch leaves the other threads
+// idle only briefly (~2 us of streaming), large enough that claiming a task is noise.
+constexpr size_t kTaskBytes = 64 * 1024;
+
+// Rows per task for a matrix: whole packed row groups, about kTaskBytes of weights.
+int rows_per_task(const WeightMatrix& w) {
+  const size_t row_bytes = static_cast<size_t>(w.cols) * dtype_size(w.dtype);
+  const size_t groups = kTaskBytes / (row_bytes * kPackRows);
+  return static_cast<int>(groups < 1 ? 1 : groups > 64 ? 64 : groups) * kPackRows;
+}
 // Input rows per pass over a task's weight rows: keeps the x block cache-resident in prefill.
 constexpr int kRowsOfXPerPass = 64;
 
@@ -55,17 +61,19 @@ void pack_weights(const void* src, DType dtype, int rows, int cols, void* dst) {
 
 void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* jobs, int njobs) {
   static const BlockKernel kernel = select_kernel();
-  int first_task[16 + 1];
+  int first_task[16 + 1], task_rows[16];
   if (njobs > 16) throw std::invalid_argument("linear: at most 16 jobs per call");
   first_task[0] = 0;
-  for (int j = 0; j < njobs; ++j)
-    first_task[j + 1] = first_task[j] + (jobs[j].w->rows + kRowsPerTask - 1) / kRowsPerTask;
+  for (int j = 0; j < njobs; ++j) {
+    task_rows[j] = rows_per_task(*jobs[j].w);
+    first_task[j + 1] = first_task[j] + (jobs[j].w->rows + task_rows[j] - 1) / task_rows[j];
+  }
   pool.run(first_task[njobs], [&](int task, int) {
     int j = 0;
     while (task >= first_task[j + 1]) ++j;
     const LinearJob& job = jobs[j];
-    int n0 = (task - first_task[j]) * kRowsPerTask;
-    int n1 = n0 + kRowsPerTask < job.w->rows ? n0 + kRowsPerTask : job.w->rows;
+    int n0 = (task - first_task[j]) * task_rows[j];
+    int n1 = n0 + task_rows[j] < job.w->rows ? n0 + task_rows[j] : job.w->rows;
     for (int m0 = 0; m0 < M; m0 += kRowsOfXPerPass) {
       int m1 = m0 + kRowsOfXPerPass < M ? m0 + kRowsOfXPerPass : M;
       kernel({x, ldx, m0, m1, job.w, n0, n1, job.bias, job.y, job.ldy});
