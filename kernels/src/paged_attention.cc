@@ -9,17 +9,37 @@ namespace m2 {
 namespace {
 
 // AVX2/FMA is the baseline every supported CPU has (linear.cc refuses others). One 8-lane
-// accumulator, a fixed horizontal sum and a scalar tail: a score depends only on its q and k.
+// accumulator, a fixed horizontal sum and a scalar tail of explicit FMAs: a score depends only
+// on its q and k, whichever of dot / dot4 computes it.
+__attribute__((target("avx2,fma"))) inline float hsum8(__m256 acc) {
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_movehdup_ps(h));
+  return _mm_cvtss_f32(h);
+}
+
 __attribute__((target("avx2,fma"))) float dot(const float* a, const float* b, int n) {
   __m256 acc = _mm256_setzero_ps();
   int i = 0;
   for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_movehdup_ps(h));
-  float s = _mm_cvtss_f32(h);
-  for (; i < n; ++i) s += a[i] * b[i];
+  float s = hsum8(acc);
+  for (; i < n; ++i) s = std::fma(a[i], b[i], s);
   return s;
+}
+
+// dot() of `a` with four rows b, b + stride, ... at once: four independent FMA chains overlap.
+__attribute__((target("avx2,fma"))) void dot4(const float* a, const float* b, size_t stride, int n, float* out) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 av = _mm256_loadu_ps(a + i);
+    for (int r = 0; r < 4; ++r) acc[r] = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + r * stride + i), acc[r]);
+  }
+  for (int r = 0; r < 4; ++r) {
+    float s = hsum8(acc[r]);
+    for (int k = i; k < n; ++k) s = std::fma(a[k], b[r * stride + k], s);
+    out[r] = s;
+  }
 }
 
 __attribute__((target("avx2,fma"))) void axpy(float a, const float* x, float* y, int n) {
@@ -38,17 +58,17 @@ struct HeadTask {
   float scale;
 };
 
-// Visits the cached positions [0, context_len) page by page (fn(row pointer) in position order):
-// each KV page is read sequentially, with no division per position.
+// Visits the cached positions [0, context_len) page by page, in position order: fn(first row of
+// the page, rows in it, row stride). Each KV page is read sequentially, with no division per
+// position.
 template <class F>
-void for_each_cached(const HeadTask& t, const float* cache, F&& fn) {
+void for_each_page(const HeadTask& t, const float* cache, F&& fn) {
   const int bs = t.g.block_size;
   const size_t stride = t.g.token_stride();
   const size_t head = static_cast<size_t>(t.kv_head) * t.g.head_dim;
   for (int p0 = 0, b = 0; p0 < t.seq.context_len; p0 += bs, ++b) {
     const float* page = cache + static_cast<size_t>(t.seq.block_table[b]) * bs * stride + head;
-    const int n = t.seq.context_len - p0 < bs ? t.seq.context_len - p0 : bs;
-    for (int o = 0; o < n; ++o) fn(page + o * stride);
+    fn(page, t.seq.context_len - p0 < bs ? t.seq.context_len - p0 : bs, stride);
   }
 }
 
@@ -65,10 +85,14 @@ void attend_one(const HeadTask& t, const float* q, float* scores, float* out) {
   const AttentionSequence& s = t.seq;
   int n = 0;
   float max_score = -INFINITY;
-  for_each_cached(t, t.layer.k, [&](const float* k) {
-    scores[n] = dot(q, k, d) * t.scale;
-    max_score = scores[n] > max_score ? scores[n] : max_score;
-    ++n;
+  for_each_page(t, t.layer.k, [&](const float* k, int rows, size_t stride) {
+    int o = 0;
+    for (; o + 4 <= rows; o += 4) dot4(q, k + o * stride, stride, d, scores + n + o);
+    for (; o < rows; ++o) scores[n + o] = dot(q, k + o * stride, d);
+    for (o = 0; o < rows; ++o, ++n) {
+      scores[n] *= t.scale;
+      max_score = scores[n] > max_score ? scores[n] : max_score;
+    }
   });
   for (int j = 0; j < s.count; ++j) {
     if (!visible(s, t.i, j)) continue;
@@ -83,7 +107,9 @@ void attend_one(const HeadTask& t, const float* q, float* scores, float* out) {
   }
   std::memset(out, 0, sizeof(float) * d);
   n = 0;
-  for_each_cached(t, t.layer.v, [&](const float* v) { axpy(scores[n++], v, out, d); });
+  for_each_page(t, t.layer.v, [&](const float* v, int rows, size_t stride) {
+    for (int o = 0; o < rows; ++o) axpy(scores[n++], v + o * stride, out, d);
+  });
   for (int j = 0; j < s.count; ++j) {
     if (visible(s, t.i, j)) axpy(scores[n++], t.layer.v + step_offset(t, j), out, d);
   }
