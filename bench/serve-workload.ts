@@ -3,6 +3,7 @@
 // --output tokens each with ignore_eos) and `realistic` (chat sessions with a session id: a long
 // medical case first, then follow-up turns that carry the whole conversation, varied output
 // lengths). Everything is drawn from a seeded generator, so runs are comparable.
+import { seededRandom } from '../tests/helpers/seeded-random.ts';
 
 export interface BenchRequest {
   path: '/v1/completions' | '/v1/chat/completions';
@@ -21,17 +22,6 @@ export interface RequestTiming {
   cachedTokens: number;
 }
 
-/** mulberry32: small, seeded, good enough to vary a workload. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function fixedRequest(stream: number, round: number, promptTokens: number, outputTokens: number, vocab: number): BenchRequest {
   // Distinct prompts per request: no prefix-cache hits inflate the fixed workload.

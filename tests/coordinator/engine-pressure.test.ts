@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { EngineError } from '../../coordinator/engine/errors.ts';
 import type { EngineGenerateRequest } from '../../proto/gen/m2/v1/EngineGenerateRequest.ts';
 import { referenceTokens } from './fake-model.ts';
-import { assertNoLeaks, collect, EOS, makeEngine, randomTokens, seededRandom, VOCAB, type RequestResult } from './helpers.ts';
+import { assertNoLeaks, collect, EOS, makeEngine, randomTokens, VOCAB, type RequestResult } from './helpers.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 const LIMITS = { eosId: EOS, vocabSize: VOCAB };
 

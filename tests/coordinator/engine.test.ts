@@ -5,7 +5,8 @@ import type { RequestParams } from '../../proto/gen/m2/v1/RequestParams.ts';
 import { EngineError } from '../../coordinator/engine/errors.ts';
 import { prefixBlockHashes } from '../../coordinator/engine/block-hash.ts';
 import { referenceTokens } from './fake-model.ts';
-import { assertNoLeaks, collect, EOS, makeEngine, randomTokens, seededRandom, tokenText, VOCAB } from './helpers.ts';
+import { assertNoLeaks, collect, EOS, makeEngine, randomTokens, tokenText, VOCAB } from './helpers.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 function request(requestId: string, prompt: number[], params: RequestParams = {}): EngineGenerateRequest {
   return { requestId, promptTokenIds: prompt, params: { maxTokens: 16, ...params } };

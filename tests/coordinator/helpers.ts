@@ -7,6 +7,7 @@ import type { Detokenizer } from '../../coordinator/engine/output-processor.ts';
 import type { EngineGenerateResponse__Output } from '../../proto/gen/m2/v1/EngineGenerateResponse.ts';
 import type { Usage__Output } from '../../proto/gen/m2/v1/Usage.ts';
 import { FakeModelExecutor } from './fake-model.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 export const VOCAB = 64;
 export const EOS = 0;
@@ -25,17 +26,6 @@ export class LetterDetokenizer implements Detokenizer {
   }
 }
 
-/** mulberry32: a small seeded PRNG so random scenarios are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randomTokens(random: () => number, length: number): number[] {
   // Avoid EOS in prompts so that prompts read naturally; it would not matter to the engine.

@@ -10,17 +10,8 @@ import {
   type SampledToken,
   type SamplingOptions,
 } from '../../kernels/sampling.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomLogits(rand: () => number, vocab: number, tied: boolean): Float32Array {
   const out = new Float32Array(vocab);
@@ -153,7 +144,7 @@ function randomOptions(rand: () => number, vocab: number): SamplingOptions {
 }
 
 test('matches the JS reference over odd vocab sizes, ties and every parameter', () => {
-  const rand = mulberry32(1234);
+  const rand = seededRandom(1234);
   let cases = 0;
   for (const vocab of [1, 2, 7, 33, 257, 1031, 5003]) {
     for (let k = 0; k < 60; ++k) {
@@ -181,7 +172,7 @@ test('matches the JS reference over odd vocab sizes, ties and every parameter', 
 });
 
 test('flat rows over a large vocabulary (top-p by selection, not sorting) match the reference', () => {
-  const rand = mulberry32(99);
+  const rand = seededRandom(99);
   const vocab = 20011;
   const logits = randomLogits(rand, vocab, false);
   const options: SamplingOptions[] = [
@@ -216,7 +207,7 @@ test('repetition penalty divides positive and multiplies negative logits of prom
 });
 
 test('banned ids and the allowed bitmask are never sampled', () => {
-  const rand = mulberry32(77);
+  const rand = seededRandom(77);
   const vocab = 301;
   const mask = bitmask(vocab, (id) => id % 7 === 0);
   for (let position = 0; position < 400; ++position) {
@@ -244,7 +235,7 @@ test('nothing left to sample is a clear error', () => {
 });
 
 test('top_k beyond the vocabulary is the same as no top_k; tiny temperature is argmax', () => {
-  const rand = mulberry32(5);
+  const rand = seededRandom(5);
   const logits = randomLogits(rand, 999, false);
   const best = sampleLogits(logits, {}, 0).token;
   for (let position = 0; position < 100; ++position) {
@@ -260,7 +251,7 @@ test('top_k beyond the vocabulary is the same as no top_k; tiny temperature is a
 });
 
 test('logprobs come from the raw logits and form a distribution', () => {
-  const rand = mulberry32(11);
+  const rand = seededRandom(11);
   const logits = randomLogits(rand, 20, false);
   const r = sampleLogits(logits, { logprobs: 20, temperature: 0.5, repetitionPenalty: 1.7, logitBias: new Map([[4, 9]]), seed: 1 }, 3,
     penaltyStateOf([4, 5, 6], 1));

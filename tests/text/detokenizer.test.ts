@@ -6,22 +6,12 @@ import { readFileSync } from 'node:fs';
 import { IncrementalDetokenizer } from '../../coordinator/text/detokenizer.ts';
 import { QwenTokenizer } from '../../coordinator/text/tokenizer.ts';
 import { TextError } from '../../coordinator/text/errors.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 const tokenizer = QwenTokenizer.fromModelDir(QwenTokenizer.bundledFilesDir());
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/tokenizer/cases.json', import.meta.url), 'utf8')) as
   { cases: Array<{ text: string; ids: number[] }> };
 
-/** Mulberry32: small seeded PRNG so random splits are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Whole characters only: no U+FFFD from a split character, no lone UTF-16 surrogate. */
 function assertWholeCharacters(delta: string, context: string): void {
@@ -60,7 +50,7 @@ test('emoji and Chinese split over byte tokens come out only when complete', () 
 });
 
 test('random cut points: flush emits what decode of the prefix gives (U+FFFD for a cut character)', () => {
-  const random = rng(7);
+  const random = seededRandom(7);
   const pieces = ['🩺', '👩🏽‍⚕️', '血压', ' dose', '\n', '<think>', '</think>', '😷', 'ǅ', '𝔘'];
   for (let round = 0; round < 200; round++) {
     let text = '';
