@@ -13,6 +13,7 @@
 #include "js_errors.h"
 #include "nccl_api.h"
 #include "step_request_js.h"
+#include "step_worker.h"
 
 #ifdef M2_WITH_CUDA
 #include "../cuda/gpu_model.h"
@@ -183,58 +184,6 @@ class GpuModelJs : public Napi::ObjectWrap<GpuModelJs> {
   Napi::ObjectReference collective_ref_;
 };
 
-class GpuStepWorker : public Napi::AsyncWorker {
- public:
-  GpuStepWorker(Napi::Env env, Napi::Object self, GpuModel& model, Napi::Object request, StepRequest req)
-      : Napi::AsyncWorker(env, "m2:gpu-step"), deferred_(Napi::Promise::Deferred::New(env)), model_(model),
-        req_(std::move(req)) {
-    self_ = Napi::Persistent(self);
-    request_ = Napi::Persistent(request);
-    Napi::Value logits = request.Get("returnLogits");
-    result_ = Napi::Persistent(
-        make_step_result(env, req_, model.shape(), !logits.IsUndefined() && logits.ToBoolean(), out_));
-  }
-
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      timings_ = model_.step(req_, out_);
-    } catch (const SamplingError& e) {
-      code_ = e.code();
-      SetError(e.what());
-    } catch (const CollectiveError& e) {
-      code_ = e.code();
-      SetError(e.what());
-    } catch (const std::exception& e) {
-      code_ = "ERR_CUDA";
-      SetError(e.what());
-    }
-  }
-
-  void OnOK() override {
-    model_.release();
-    Napi::Object result = result_.Value();
-    result.Set("forwardNs", Napi::Number::New(Env(), static_cast<double>(timings_.forward_ns)));
-    result.Set("collectiveNs", Napi::Number::New(Env(), static_cast<double>(timings_.collective_ns)));
-    deferred_.Resolve(result);
-  }
-
-  void OnError(const Napi::Error& e) override {
-    model_.release();
-    deferred_.Reject(coded_error(Env(), e.Message(), code_).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  GpuModel& model_;
-  StepRequest req_;
-  StepOutputs out_;
-  StepTimings timings_;
-  std::string code_ = "ERR_STEP";
-  Napi::ObjectReference self_, request_, result_;
-};
-
 Napi::Value GpuModelJs::Step(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "step(request) needs a request object");
   Napi::Object request = info[0].As<Napi::Object>();
@@ -248,7 +197,8 @@ Napi::Value GpuModelJs::Step(const Napi::CallbackInfo& info) {
     return parsed;
   });
   Claim(info.Env());
-  auto* worker = new GpuStepWorker(info.Env(), info.This().As<Napi::Object>(), *model_, request, std::move(req));
+  auto* worker = new StepWorker<GpuModel>(info.Env(), "m2:gpu-step", "ERR_CUDA", info.This().As<Napi::Object>(), *model_, request,
+                                          std::move(req));
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
