@@ -1,11 +1,10 @@
 // `npm run bench`: m2 against llama.cpp on the same weights, precision, thread count and prompt,
 // in one run (issue 9): prefill/decode tok/s and TTFT with m2/llama.cpp ratios, weight bytes per
 // decoded token against the measured read bandwidth, TP=2 (1 thread per rank) vs TP=1 through
-// the serving path, and the shm all-reduce latency (bench/allreduce.ts). Prints a table and
+// the serving path, and the shm all-reduce latency (bench/allreduce.ts's runGroup). Prints a table and
 // writes bench/results/cpu.json.
 // Usage: npm run bench -- [--preset small | --model DIR] [--dtype bfloat16,float16] [--threads N]
 //        [--prompt 512] [--decode 128] [--rounds 3] [--skip-tp] [--skip-allreduce]
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -17,6 +16,7 @@ import { loadModelConfig } from '../worker/model/config.ts';
 import { exportGguf, type GgufFloatType } from '../worker/model/gguf-writer.ts';
 import { measureReadBandwidth } from '../kernels/perf-probe.ts';
 import { cpuFeatures } from '../kernels/cpu-features.ts';
+import { canPinRanks, runGroup, type Result as AllReduceResult } from './allreduce.ts';
 import { openLlamaCpp, openM2Native, runM2Replica, type EngineSession, type RunFigures, type RunSpec } from './cpu-engines.ts';
 
 const { values } = parseArgs({
@@ -73,13 +73,13 @@ function bandwidthGBs(nThreads: number): number {
   return runs[Math.floor(runs.length / 2)];
 }
 
-interface AllReduceRow { kind: string; ranks: number; floats: number; p50_us: number; p99_us: number }
-/** bench/allreduce.ts as it is (its shm 2-rank rows are reported); a failure is recorded, not fatal. */
-function allReduceLatency(): AllReduceRow[] | { error: string } {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, 'allreduce.ts'), '--iterations', '3000'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (run.status !== 0) return { error: `bench/allreduce.ts exited with ${run.status}: ${/Error: .*/.exec(run.stderr)?.[0] ?? ''}` };
-  const { results } = JSON.parse(readFileSync(join(benchDir, 'results', 'allreduce.json'), 'utf8')) as { results: AllReduceRow[] };
-  return results.filter((r) => r.kind === 'shm' && r.ranks === 2);
+/** shm all-reduce between 2 ranks (one per core where possible) for small's and M2's hidden sizes. */
+async function allReduceLatency(): Promise<AllReduceResult[] | { error: string }> {
+  try {
+    return [await runGroup('shm', 2, 896, 3000, canPinRanks(2)), await runGroup('shm', 2, 5120, 3000, canPinRanks(2))];
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
 }
 
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
@@ -118,7 +118,7 @@ const comparisons = [];
 for (const dir of modelDirs) {
   const config = loadModelConfig(dir);
   const precision = ggufType[config.torchDtype];
-  const limits = { threads, maxPrompt: spec.prompt.length, maxLen: spec.prompt.length + spec.decode };
+  const limits = { threads, maxPrompt: spec.prompt.length, maxLen: Math.max(spec.prompt.length + spec.decode, warmup.prompt.length + warmup.decode) };
   const m2Session = openM2Native(dir, limits);
   const llamaSession = await openLlamaCpp(ggufOf(dir, precision), limits);
   const [m2Runs, llamaRuns] = await alternate(m2Session, llamaSession);
@@ -151,7 +151,7 @@ const tp = values['skip-tp'] ? null : { tp1: await runM2Replica(modelDirs[0], 1,
 if (tp) {
   lines.push(row(`m2 replica TP=1 x${threads} threads`, tp.tp1), row('m2 replica TP=2 x1 thread', tp.tp2, `decode ${ratio(tp.tp2.decodeTokS, tp.tp1.decodeTokS)}x TP=1`));
 }
-const allReduce = values['skip-allreduce'] ? null : allReduceLatency();
+const allReduce = values['skip-allreduce'] ? null : await allReduceLatency();
 if (allReduce && 'error' in allReduce) lines.push(`shm all-reduce: ${allReduce.error}`);
 else for (const a of allReduce ?? []) lines.push(`shm all-reduce 2 ranks, ${a.floats} f32: p50 ${a.p50_us} us, p99 ${a.p99_us} us`);
 
