@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "cpu_features.h"
 
@@ -26,13 +27,23 @@ constexpr int kRowsOfXPerPass = 64;
 using BlockKernel = void (*)(const LinearBlock&);
 
 // M2_KERNELS_MAX_ISA=avx2 keeps AVX-512 machines on the AVX2 path (tests cover both paths).
-BlockKernel select_kernel() {
+bool avx512_allowed() {
   const CpuFeatures& f = cpu_features();
   const char* cap = std::getenv("M2_KERNELS_MAX_ISA");
-  const bool allow_avx512 = !(cap && std::string(cap) == "avx2");
-  if (allow_avx512 && f.avx512f && f.avx512bw && f.avx512vl) return linear_block_avx512;
+  return !(cap && std::string(cap) == "avx2") && f.avx512f && f.avx512bw && f.avx512vl;
+}
+
+BlockKernel select_kernel() {
+  const CpuFeatures& f = cpu_features();
+  if (avx512_allowed()) return linear_block_avx512;
   if (f.avx2 && f.fma && f.f16c) return linear_block_avx2;
   throw std::runtime_error("m2 kernels need a CPU with AVX2, FMA and F16C");
+}
+
+// M2_KERNELS_BF16_DOT=0 keeps bf16 weights on the f32 path (exact f32 activations).
+bool bf16_dot_enabled() {
+  const char* flag = std::getenv("M2_KERNELS_BF16_DOT");
+  return avx512_allowed() && cpu_features().avx512bf16 && !(flag && std::string(flag) == "0");
 }
 
 }  // namespace
@@ -61,12 +72,28 @@ void pack_weights(const void* src, DType dtype, int rows, int cols, void* dst) {
 
 void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* jobs, int njobs) {
   static const BlockKernel kernel = select_kernel();
+  static const bool bf16_dot = bf16_dot_enabled();
+  // Reused across calls: the rounded input of the calling thread's current matmul.
+  thread_local std::vector<uint16_t> xbf16;
   int first_task[16 + 1], task_rows[16];
+  BlockKernel job_kernel[16];
   if (njobs > 16) throw std::invalid_argument("linear: at most 16 jobs per call");
   first_task[0] = 0;
+  bool round_x = false;
   for (int j = 0; j < njobs; ++j) {
     task_rows[j] = rows_per_task(*jobs[j].w);
     first_task[j + 1] = first_task[j] + (jobs[j].w->rows + task_rows[j] - 1) / task_rows[j];
+    const bool dot = bf16_dot && jobs[j].w->dtype == DType::BF16;
+    job_kernel[j] = dot ? linear_block_avx512_bf16dot : kernel;
+    round_x = round_x || dot;
+    if (jobs[j].w->cols != jobs[0].w->cols) throw std::invalid_argument("linear: jobs share x, so their cols must agree");
+  }
+  // A pointer, not the thread_local itself: the pool's threads would each see their own vector.
+  const uint16_t* xb = nullptr;
+  if (round_x) {
+    xbf16.resize(static_cast<size_t>(M) * jobs[0].w->cols);
+    to_bf16_rows(x, ldx, M, jobs[0].w->cols, xbf16.data());
+    xb = xbf16.data();
   }
   pool.run(first_task[njobs], [&](int task, int) {
     int j = 0;
@@ -76,7 +103,7 @@ void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* j
     int n1 = n0 + task_rows[j] < job.w->rows ? n0 + task_rows[j] : job.w->rows;
     for (int m0 = 0; m0 < M; m0 += kRowsOfXPerPass) {
       int m1 = m0 + kRowsOfXPerPass < M ? m0 + kRowsOfXPerPass : M;
-      kernel({x, ldx, m0, m1, job.w, n0, n1, job.bias, job.y, job.ldy});
+      job_kernel[j]({x, ldx, m0, m1, job.w, n0, n1, job.bias, job.y, job.ldy, xb});
     }
   });
 }

@@ -49,13 +49,19 @@ struct LinearBlock {
   const float* bias;
   float* y;
   int ldy;
+  const uint16_t* xbf16;  // x rounded to bf16, row stride w->cols: the bf16-dot kernel's input
 };
 
 void linear_block_avx512(const LinearBlock& b);
 void linear_block_avx2(const LinearBlock& b);
+/// BF16 weights only, on CPUs with AVX512_BF16: reads b.xbf16 instead of b.x.
+void linear_block_avx512_bf16dot(const LinearBlock& b);
+/// Rounds x [M, K] (row stride ldx) to bf16 (RNE) into out [M, K]; needs AVX512_BF16.
+void to_bf16_rows(const float* x, int ldx, int M, int K, uint16_t* out);
 
 /// Runs every job over the same input x [M, K] (row stride ldx) in one pool dispatch. Packed
-/// and row-major matrices give bit-identical outputs on the same ISA path.
+/// and row-major matrices give bit-identical outputs on the same ISA path. BF16 weights on CPUs
+/// with AVX512_BF16 take the bf16-dot path (x rounded to bf16) unless M2_KERNELS_BF16_DOT=0.
 void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* jobs, int njobs);
 
 }  // namespace m2

@@ -1,13 +1,16 @@
 // The native linear kernel against a float64 reference, for every weight dtype, odd sizes
 // (vector tails, tile tails) and thread counts, plus its batch invariance: a row's output is
-// bit-identical whatever the other rows are.
+// bit-identical whatever the other rows are. On CPUs with AVX512_BF16, bf16 weights take the
+// bf16-dot path, which rounds x to bf16 first: its reference rounds x the same way (the
+// products are then exact in f32, so the same accumulation tolerance holds).
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { kernelOps } from '../../kernels/kernel-ops.ts';
+import { cpuFeatures } from '../../kernels/cpu-features.ts';
 import type { TensorDtypeName } from '../../kernels/model.ts';
-import { decodeFloats, encodeFloats, type TensorDtype } from '../../worker/model/dtype.ts';
+import { bf16BitsToF32, decodeFloats, encodeFloats, f32ToBf16Bits, type TensorDtype } from '../../worker/model/dtype.ts';
 import { fillUniform } from '../../worker/model/seeded-weights.ts';
 
 const TAG: Record<TensorDtypeName, TensorDtype> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
@@ -16,6 +19,17 @@ function random(n: number, name: string): Float32Array {
   const out = new Float32Array(n);
   fillUniform(out, 42, name, 0, 1);
   return out;
+}
+
+// The rule kernels/src/linear.cc applies to pick the bf16-dot kernel for bf16 weights.
+function bf16DotPath(): boolean {
+  const f = cpuFeatures();
+  const avx512 = process.env.M2_KERNELS_MAX_ISA !== 'avx2' && f.avx512f && f.avx512bw && f.avx512vl;
+  return avx512 && f.avx512bf16 && process.env.M2_KERNELS_BF16_DOT !== '0';
+}
+
+function roundedToBf16(x: Float32Array): Float32Array {
+  return x.map((v) => bf16BitsToF32(f32ToBf16Bits(v)));
 }
 
 function reference(x: Float32Array, w: Float32Array, bias: Float32Array | null, M: number, N: number, K: number): Float64Array {
@@ -36,7 +50,7 @@ for (const dtype of ['f32', 'f16', 'bf16'] as const) {
       const wBytes = encodeFloats(random(N * K, `w${N}`), TAG[dtype]);
       const w = decodeFloats(wBytes, TAG[dtype]);
       const bias = N % 2 ? random(N, 'b') : null;
-      const ref = reference(x, w, bias, M, N, K);
+      const ref = reference(dtype === 'bf16' && bf16DotPath() ? roundedToBf16(x) : x, w, bias, M, N, K);
       for (const threads of [1, 2, 3]) {
         const y = kernelOps.linear(x, M, new Uint8Array(wBytes), dtype, N, K, bias, threads);
         for (let i = 0; i < y.length; ++i) {
@@ -47,18 +61,31 @@ for (const dtype of ['f32', 'f16', 'bf16'] as const) {
   });
 }
 
-test('linear: each row is bit-identical alone and in any batch, with any thread count', () => {
-  const N = 45, K = 203;
-  const w = new Uint8Array(encodeFloats(random(N * K, 'wi'), 'BF16'));
-  const batch = random(13 * K, 'xi');
-  const together = kernelOps.linear(batch, 13, w, 'bf16', N, K, null, 2);
-  for (const m of [0, 4, 12]) {
-    const alone = kernelOps.linear(batch.slice(m * K, (m + 1) * K), 1, w, 'bf16', N, K, null, 1);
-    assert.deepEqual(alone, together.slice(m * N, (m + 1) * N), `row ${m}`);
-  }
-  const three = kernelOps.linear(batch.slice(4 * K, 7 * K), 3, w, 'bf16', N, K, null, 3);
-  assert.deepEqual(three, together.slice(4 * N, 7 * N));
+test('linear bf16: the bf16-dot path rounds x to bf16 (RNE), and only that path does', () => {
+  const N = 3, K = 40;
+  const w = random(N * K, 'wr').map((v) => bf16BitsToF32(f32ToBf16Bits(v)));
+  // 1 + 2^-8 lies halfway between two bf16 values: RNE takes the even one, 1; 1 + 3 * 2^-8 rounds up.
+  const x = new Float32Array(K).map((_, k) => (k % 2 ? 1 + 2 ** -8 : 1 + 3 * 2 ** -8));
+  const y = kernelOps.linear(x, 1, new Uint8Array(encodeFloats(w, 'BF16')), 'bf16', N, K, null, 1);
+  const expect = reference(bf16DotPath() ? roundedToBf16(x) : x, w, null, 1, N, K);
+  assert.deepEqual(roundedToBf16(x).slice(0, 2), new Float32Array([1 + 2 ** -6, 1]));
+  for (let n = 0; n < N; ++n) assert.ok(Math.abs(y[n] - expect[n]) <= 1e-5 * (1 + Math.sqrt(K)), `[${n}]: ${y[n]} vs ${expect[n]}`);
 });
+
+for (const dtype of ['bf16', 'f32'] as const) {
+  test(`linear ${dtype}: each row is bit-identical alone and in any batch, with any thread count`, () => {
+    const N = 45, K = 203;
+    const w = new Uint8Array(encodeFloats(random(N * K, 'wi'), TAG[dtype]));
+    const batch = random(13 * K, 'xi');
+    const together = kernelOps.linear(batch, 13, w, dtype, N, K, null, 2);
+    for (const m of [0, 4, 12]) {
+      const alone = kernelOps.linear(batch.slice(m * K, (m + 1) * K), 1, w, dtype, N, K, null, 1);
+      assert.deepEqual(alone, together.slice(m * N, (m + 1) * N), `row ${m}`);
+    }
+    const three = kernelOps.linear(batch.slice(4 * K, 7 * K), 3, w, dtype, N, K, null, 3);
+    assert.deepEqual(three, together.slice(4 * N, 7 * N));
+  });
+}
 
 test('linear: size mismatches are errors, not crashes', () => {
   const x = new Float32Array(8);
@@ -71,6 +98,17 @@ test('linear: the AVX2 path passes these tests too (M2_KERNELS_MAX_ISA=avx2)', {
   const { NODE_TEST_CONTEXT: _parentRunner, ...env } = process.env;
   const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', fileURLToPath(import.meta.url)], {
     env: { ...env, M2_KERNELS_MAX_ISA: 'avx2' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /# fail 0/);
+});
+
+test('linear: bf16 weights pass these tests on the f32 path too (M2_KERNELS_BF16_DOT=0)', { skip: !bf16DotPath() }, () => {
+  const { NODE_TEST_CONTEXT: _parentRunner, ...env } = process.env;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', fileURLToPath(import.meta.url)], {
+    env: { ...env, M2_KERNELS_BF16_DOT: '0' },
     encoding: 'utf8',
     timeout: 60_000,
   });

@@ -25,10 +25,13 @@ interface GoldenFixture {
 
 const fixtureDir = join(import.meta.dirname, '../fixtures/golden');
 // Relative logits tolerance (max|diff| <= tol * max|ref|) per checkpoint dtype: the reference
-// runs in f32 on the same weights, so bf16 storage costs nothing extra here.
-const LOGITS_TOLERANCE: Record<string, number> = { tiny: 1e-4, 'gqa3-bf16': 1e-4 };
-// Reference top1-top2 gap below which a different (near-tie) choice is legitimate.
-const GAP_TOLERANCE = 1e-3;
+// runs in f32 on the same weights. bf16 weights go through the bf16-dot kernel where the CPU has
+// it, which rounds activations to bf16 (2^-9 relative each) before every matmul: measured
+// 2.1e-3 on gqa3-bf16, bound 2^-8 (the f32 path stays within 1e-4).
+const LOGITS_TOLERANCE: Record<string, number> = { tiny: 1e-4, 'gqa3-bf16': 2 ** -8 };
+// Reference top1-top2 gap below which a different (near-tie) choice is legitimate: about two
+// logits each off by the logits tolerance (max|logit| is ~30 on gqa3-bf16).
+const GAP_TOLERANCE: Record<string, number> = { tiny: 1e-3, 'gqa3-bf16': 0.25 };
 
 function weightsSha256(dir: string): string {
   const h = createHash('sha256');
@@ -56,7 +59,7 @@ for (const [name, options] of Object.entries(GOLDEN_MODELS)) {
       f.topIds.forEach((id, j) => (maxDiff = Math.max(maxDiff, Math.abs(logits[id] - f.topValues[j]))));
       const tol = LOGITS_TOLERANCE[name] * f.maxAbs;
       assert.ok(maxDiff <= tol, `prompt ${i}: first-step logits max|diff| ${maxDiff} > ${tol}`);
-      const tie = ref.gaps.findIndex((g) => g < GAP_TOLERANCE);
+      const tie = ref.gaps.findIndex((g) => g < GAP_TOLERANCE[name]);
       const compared = tie === -1 ? ref.ids.length : tie + 1;
       assert.deepEqual(results[i].tokens.slice(0, compared), ref.ids.slice(0, compared), `prompt ${i}: greedy ids`);
     });
