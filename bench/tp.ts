@@ -80,11 +80,12 @@ async function runLayout(modelDir: string, tp: number, threadsPerRank: number): 
     collectiveTimeoutMs: 10_000,
   });
   try {
-    const prompt = Array.from({ length: promptLen }, (_, i) => (i * 7919) % 150_000);
-    await timeRequest(replica, 'warm-up', prompt.slice(0, 32), 4); // pages in the weights
+    // A different prompt every round: a repeated one would be served by the prefix cache.
+    const prompt = (round: number): number[] => Array.from({ length: promptLen }, (_, i) => (i * 7919 + round * 104_729 + 1) % 150_000);
+    await timeRequest(replica, 'warm-up', prompt(rounds).slice(0, 32), 4); // pages in the weights
     let best: RoundTiming = { prefillTokS: 0, decodeTokS: 0 };
     for (let r = 0; r < rounds; r++) {
-      const t = await timeRequest(replica, `round-${r}`, prompt, decodeTokens);
+      const t = await timeRequest(replica, `round-${r}`, prompt(r), decodeTokens);
       best = { prefillTokS: Math.max(best.prefillTokS, t.prefillTokS), decodeTokS: Math.max(best.decodeTokS, t.decodeTokS) };
     }
     const round1 = (x: number): number => Math.round(x * 10) / 10;
