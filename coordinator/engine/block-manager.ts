@@ -55,6 +55,7 @@ export class BlockManager {
    * must be computed to sample from it, so at most (numTokens - 1) / blockSize blocks match.
    */
   matchPrefix(seq: Sequence): PrefixHit {
+    if (!seq.usesPrefixCache) return NO_HIT;
     const maxBlocks = Math.floor((seq.numTokens - 1) / this.blockSize);
     const blockIds: number[] = [];
     for (let i = 0; i < maxBlocks; i++) {

@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import type { EngineGenerateRequest } from '../../proto/gen/m2/v1/EngineGenerateRequest.ts';
 import type { EngineGenerateResponse__Output } from '../../proto/gen/m2/v1/EngineGenerateResponse.ts';
+import type { SamplingParams__Output } from '../../proto/gen/m2/v1/SamplingParams.ts';
 import type { StepResponse__Output } from '../../proto/gen/m2/v1/StepResponse.ts';
 import { BlockManager } from './block-manager.ts';
 import { resolveEngineConfig, type EngineConfig, type EngineConfigInput } from './config.ts';
@@ -44,6 +45,11 @@ export interface EngineStats {
   lastStepTime: number | null;
   /** Message of the last executor failure, '' if none. */
   lastError: string;
+}
+
+/** Penalties read the sequence's token history on rank 0 (see Sequence.usesPrefixCache). */
+function usesPenalties(s: SamplingParams__Output): boolean {
+  return s.repetitionPenalty !== 1 || s.presencePenalty !== 0 || s.frequencyPenalty !== 0;
 }
 
 export class Engine {
@@ -96,7 +102,7 @@ export class Engine {
     const seqs: Sequence[] = [];
     for (let choice = 0; choice < params.n; choice++) {
       const leader = choice === 0 ? null : seqs[0];
-      seqs.push(new Sequence(this.nextSeqId++, choice, params.promptTokenIds, this.config.blockSize, leader));
+      seqs.push(new Sequence(this.nextSeqId++, choice, params.promptTokenIds, this.config.blockSize, leader, !usesPenalties(params.sampling)));
     }
     const outputs = seqs.map(
       () =>

@@ -31,6 +31,11 @@ export class Sequence {
      * prompt so they find its blocks in the prefix cache instead of computing them again.
      */
     readonly leader: Sequence | null = null,
+    /**
+     * False for sequences with penalties: rank 0 applies them from the history it saw, so such a
+     * sequence must send its whole prompt once rather than start after cached blocks.
+     */
+    readonly usesPrefixCache: boolean = true,
   ) {
     this.tokenIds = [...promptTokenIds];
     this.promptLen = promptTokenIds.length;

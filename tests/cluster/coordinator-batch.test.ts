@@ -57,3 +57,19 @@ test('tiny at TP 2: 16 concurrent requests give the greedy ids each gets alone; 
   const idle = await statsWhen(client, (s) => s.numRunning === 0 && s.numWaiting === 0 && s.kvCacheUsage === 0, 3000);
   assert.equal(idle.kvCacheUsage, 0);
 });
+
+test('penalties with a cached prefix: rank 0 gets the whole prompt, the repeat gives the same ids', async () => {
+  // Rank 0 applies penalties from the token history it saw, so a penalised request must not start
+  // after cached blocks (it used to fail with ERR_PENALTY_HISTORY on the repeat).
+  const p = prompt(70, 7);
+  const penalised = (id: string): ReturnType<typeof greedy> => {
+    const base = greedy(id, p, 6);
+    return { ...base, params: { ...base.params, sampling: { ...base.params?.sampling, presencePenalty: 0.5, repetitionPenalty: 1.2 } } };
+  };
+  await generate(client, greedy('plain', p, 6)); // fills the prefix cache with this prompt
+  const first = await generate(client, penalised('pen-1'));
+  const second = await generate(client, penalised('pen-2'));
+  assert.deepEqual(second.tokenIds, first.tokenIds);
+  assert.equal(second.messages.at(-1)?.usage?.cachedTokens, 0);
+  assert.equal(first.tokenIds.length, 6);
+});
