@@ -134,8 +134,10 @@ test('prompts over the context are OUT_OF_RANGE; bad input INVALID_ARGUMENT; a d
 });
 
 test('shutdown drains: new requests UNAVAILABLE, the running one finishes, no worker is left', async () => {
-  const running = generate(client, { ...greedy('last', prompt(12, 7), 60), params: { n: 1, maxTokens: 60, ignoreEos: true } });
-  await new Promise((r) => setTimeout(r, 30));
+  const call = client.Generate({ ...greedy('last', prompt(12, 7), 60), params: { n: 1, maxTokens: 60, ignoreEos: true } });
+  const running = collect(call);
+  // Shut down only once the request streams: a fixed sleep lost the race on a loaded machine.
+  await firstMessage(call);
   const stopping = coordinator.shutdown(20_000);
   assert.equal((await stats(client)).ready, false);
   assert.equal((await rejectionCode(generate(client, greedy('late', prompt(5, 1), 4)))).code, grpc.status.UNAVAILABLE);
