@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "collective_js.h"
+#include "model_js.h"
 #include "js_errors.h"
 #include "model.h"
 #include "step_request_js.h"
@@ -72,14 +72,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     Napi::Object o = info[0].As<Napi::Object>();
     if (!o.Get("shape").IsObject() || !o.Get("limits").IsObject())
       throw Napi::TypeError::New(info.Env(), "NativeModel: options need 'shape' and 'limits'");
-    // TP > 1: the forward pass all-reduces through the rank's Communicator; the reference keeps
-    // it alive as long as the model (unwrap_collective's contract).
-    Collective* collective = nullptr;
-    Napi::Value comm = o.Get("collective");
-    if (!comm.IsUndefined() && !comm.IsNull()) {
-      collective = unwrap_collective(comm);
-      collective_ref_ = Napi::Persistent(comm.As<Napi::Object>());
-    }
+    Collective* collective = optional_collective(o, collective_ref_);
     with_js_errors(info.Env(), "ERR_MODEL_OPTIONS", [&] {
       model_ = std::make_unique<Model>(parse_model_shape(o.Get("shape").As<Napi::Object>()),
                                        parse_model_limits(o.Get("limits").As<Napi::Object>()), collective);
@@ -94,18 +87,11 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   }
 
   Napi::Value SetTensor(const Napi::CallbackInfo& info) {
-    if (!info[0].IsString() || !info[1].IsTypedArray() || !info[2].IsString() || !info[3].IsArray())
-      throw Napi::TypeError::New(info.Env(), "setTensor(name, data: Uint8Array, dtype, shape: number[])");
-    auto data = info[1].As<Napi::TypedArray>();
-    Napi::Array dims = info[3].As<Napi::Array>();
-    std::vector<int64_t> shape;
-    for (uint32_t i = 0; i < dims.Length(); ++i) shape.push_back(dims.Get(i).As<Napi::Number>().Int64Value());
-    const uint8_t* bytes = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
+    const TensorArgs t = parse_tensor_args(info);
     Claim(info.Env());
     try {
       with_js_errors(info.Env(), "ERR_TENSOR", [&] {
-        model_->weights().set(info[0].As<Napi::String>(), bytes, data.ByteLength(),
-                              parse_dtype(info[2].As<Napi::String>()), shape);
+        model_->weights().set(t.name, t.bytes, t.size, parse_dtype(t.dtype), t.shape);
       });
     } catch (...) {
       model_->release();
@@ -116,10 +102,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   }
 
   Napi::Value MissingTensors(const Napi::CallbackInfo& info) {
-    std::vector<std::string> names = model_->weights().missing();
-    Napi::Array out = Napi::Array::New(info.Env(), names.size());
-    for (uint32_t i = 0; i < names.size(); ++i) out.Set(i, names[i]);
-    return out;
+    return string_array(info.Env(), model_->weights().missing());
   }
 
   Napi::Value WeightBytesPerToken(const Napi::CallbackInfo& info) {
@@ -142,10 +125,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
 Napi::Value NativeModel::Step(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "step(request) needs a request object");
   Napi::Object request = info[0].As<Napi::Object>();
-  std::vector<std::string> missing = model_->weights().missing();
-  if (!missing.empty())
-    throw coded_error(info.Env(), "NativeModel: tensor '" + missing[0] + "' (and " + std::to_string(missing.size() - 1) +
-                                      " more) not loaded", "ERR_MODEL_INCOMPLETE");
+  check_complete(info.Env(), "NativeModel", model_->weights().missing());
   StepRequest req = with_js_errors(info.Env(), "ERR_STEP_REQUEST", [&] {
     StepRequest parsed = parse_step_request(request, *model_);
     model_->validate(parsed);
