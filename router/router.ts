@@ -12,6 +12,7 @@ import { PrefixAwarePolicy } from './routing/prefix-aware-policy.ts';
 import { RequestGateway } from './request-gateway.ts';
 import { ServedModel } from './served-model.ts';
 import { CoordinatorDiscovery } from '../coordinator/membership/coordinator-discovery.ts';
+import { connectableHost } from '../coordinator/group/ready-line.ts';
 
 export interface RouterConfig {
   modelDir: string;
@@ -45,13 +46,6 @@ export interface RunningRouter {
   gateway: RequestGateway;
   /** Stop admitting, finish or abort in-flight requests, close servers and clients. */
   shutdown(graceMs?: number): Promise<void>;
-}
-
-/** Wildcard binds are printed as loopback: the ready line is for clients on this host. */
-function reachableHost(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {
@@ -108,7 +102,7 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
     grpcServer?.server.forceShutdown();
     throw err;
   }
-  const host = reachableHost(config.host);
+  const host = connectableHost(config.host);
   const httpUrl = `http://${host}:${(httpServer.address() as AddressInfo).port}`;
   const grpcAddress = `${host}:${grpcServer.port}`;
   const grpc = grpcServer;
