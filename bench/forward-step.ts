@@ -2,10 +2,12 @@
 // (default `small`, the Qwen2.5-0.5B shape in bf16), for each thread count: one prompt of
 // --prompt tokens in one step (prefill tok/s), then --decode single-token steps (decode tok/s,
 // from the median step). Also prints the weight bytes one decoded token reads.
-// Usage: node --import tsx bench/forward-step.ts [--preset small] [--threads 1,2] [--prompt 256] [--decode 32]
+// Usage: node --import tsx bench/forward-step.ts [--preset small] [--dtype bfloat16|float16|float32]
+//        [--threads 1,2] [--prompt 256] [--decode 32]
 import { parseArgs } from 'node:util';
 import { makeModel } from '../worker/model/make-model.ts';
 import { isPresetName } from '../worker/model/presets.ts';
+import { isFloatDtypeName } from '../worker/model/dtype.ts';
 import { loadShard } from '../worker/shard/load-shard.ts';
 import { KvBlockAllocator } from '../worker/shard/kv-block-allocator.ts';
 import { runStep, type NativeModel } from '../kernels/model.ts';
@@ -13,6 +15,7 @@ import { runStep, type NativeModel } from '../kernels/model.ts';
 const { values } = parseArgs({
   options: {
     preset: { type: 'string', default: 'small' },
+    dtype: { type: 'string' },
     threads: { type: 'string', default: '1,2' },
     prompt: { type: 'string', default: '256' },
     decode: { type: 'string', default: '32' },
@@ -21,7 +24,8 @@ const { values } = parseArgs({
 if (!isPresetName(values.preset)) throw new Error(`unknown preset ${values.preset}`);
 const promptLen = Number(values.prompt), decodeSteps = Number(values.decode);
 const blockSize = 16, numBlocks = Math.ceil((promptLen + decodeSteps) / blockSize) + 1;
-const dir = makeModel({ preset: values.preset });
+if (values.dtype !== undefined && !isFloatDtypeName(values.dtype)) throw new Error(`unknown dtype ${values.dtype}`);
+const dir = makeModel({ preset: values.preset, dtype: values.dtype });
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -59,7 +63,7 @@ for (const threads of values.threads.split(',').map(Number)) {
   await measure(model); // warm-up: page in the weights
   const r = await measure(model);
   console.log(JSON.stringify({
-    preset: values.preset, threads, promptTokens: promptLen,
+    preset: values.preset, dtype: values.dtype ?? 'preset', threads, promptTokens: promptLen,
     prefillTokS: +r.prefillTokS.toFixed(1), decodeTokS: +r.decodeTokS.toFixed(2), decodeStepMs: +r.decodeMs.toFixed(2),
     weightBytesPerToken: model.weightBytesPerToken(),
   }));

@@ -31,6 +31,8 @@ export interface KernelOps {
   /** y[rows, outFeatures] = x W^T + bias, W [outFeatures, inFeatures] in `dtype`. */
   linear(x: Float32Array, rows: number, weights: Uint8Array, dtype: TensorDtypeName, outFeatures: number,
     inFeatures: number, bias: Float32Array | null, threads: number): Float32Array;
+  /** Rows of W [outFeatures, inFeatures] in `dtype`, as f32, read back from the packed layout. */
+  packedRows(weights: Uint8Array, dtype: TensorDtypeName, outFeatures: number, inFeatures: number, rows: Int32Array): Float32Array;
   rmsNorm(x: Float32Array, weight: Float32Array, eps: number, rows: number): Float32Array;
   /** Rotate-half RoPE of one token's `heads` heads at `position`. */
   rope(x: Float32Array, heads: number, invFreq: Float32Array, attentionScaling: number, position: number): Float32Array;

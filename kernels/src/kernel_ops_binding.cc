@@ -50,6 +50,27 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
   return y;
 }
 
+// packedRows(weights: Uint8Array, dtype, outFeatures, inFeatures, rows: Int32Array) -> the given
+// rows widened to f32, read back out of the packed layout (as the embedding lookup reads them).
+Napi::Value PackedRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto w = arg<uint8_t>(info, 0, "weights");
+  const DType dtype = parse_dtype(info[1].ToString());
+  const int N = int_arg(info, 2), K = int_arg(info, 3);
+  auto rows = arg<int32_t>(info, 4, "rows");
+  need(env, N > 0 && K > 0, "packedRows: sizes must be positive");
+  need(env, w.ByteLength() == static_cast<size_t>(N) * K * dtype_size(dtype), "packedRows: weights size mismatch");
+  std::vector<uint8_t> packed(packed_bytes(dtype, N, K));
+  pack_weights(w.Data(), dtype, N, K, packed.data());
+  const WeightMatrix wm{packed.data(), dtype, N, K, true};
+  auto y = Napi::Float32Array::New(env, rows.ElementLength() * K);
+  for (size_t i = 0; i < rows.ElementLength(); ++i) {
+    need(env, rows[i] >= 0 && rows[i] < N, "packedRows: row out of range");
+    weight_row(wm, rows[i], y.Data() + i * K);
+  }
+  return y;
+}
+
 // rmsNorm(x, weight, eps, rows)
 Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
   auto x = arg<float>(info, 0, "x");
@@ -139,6 +160,7 @@ Napi::Value Guarded(const Napi::CallbackInfo& info) {
 void register_kernel_ops(Napi::Env env, Napi::Object exports) {
   Napi::Object ops = Napi::Object::New(env);
   ops.Set("linear", Napi::Function::New(env, Guarded<Linear>));
+  ops.Set("packedRows", Napi::Function::New(env, Guarded<PackedRows>));
   ops.Set("rmsNorm", Napi::Function::New(env, Guarded<RmsNorm>));
   ops.Set("rope", Napi::Function::New(env, Guarded<Rope>));
   ops.Set("pagedAttention", Napi::Function::New(env, Guarded<PagedAttention>));

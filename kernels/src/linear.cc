@@ -70,6 +70,23 @@ void pack_weights(const void* src, DType dtype, int rows, int cols, void* dst) {
   }
 }
 
+void weight_row(const WeightMatrix& w, int row, float* out) {
+  const size_t es = dtype_size(w.dtype);
+  const int cols = w.cols;
+  if (!w.packed) {
+    for (int i = 0; i < cols; ++i) out[i] = load_as_f32(w.data, w.dtype, static_cast<size_t>(row) * cols + i);
+    return;
+  }
+  const int chunks = cols / kPackChunk, tail = cols % kPackChunk, r = row % kPackRows;
+  const auto* group = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(row / kPackRows) * kPackRows * cols * es;
+  for (int c = 0; c < chunks; ++c) {
+    const uint8_t* chunk = group + (static_cast<size_t>(c) * kPackRows + r) * kPackChunk * es;
+    for (int i = 0; i < kPackChunk; ++i) out[c * kPackChunk + i] = load_as_f32(chunk, w.dtype, i);
+  }
+  const uint8_t* tails = group + static_cast<size_t>(chunks) * kPackRows * kPackChunk * es + static_cast<size_t>(r) * tail * es;
+  for (int i = 0; i < tail; ++i) out[chunks * kPackChunk + i] = load_as_f32(tails, w.dtype, i);
+}
+
 void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* jobs, int njobs) {
   static const BlockKernel kernel = select_kernel();
   static const bool bf16_dot = bf16_dot_enabled();

@@ -93,7 +93,7 @@ void Model::embed(const StepRequest& req) {
     } else {
       const int id = req.tokens[t];
       if (id >= shape_.vocab_start && id < shape_.vocab_end)
-        embedding_row(table.data, table.dtype, H, id - shape_.vocab_start, row);
+        weight_row(table, id - shape_.vocab_start, row);
       else
         std::memset(row, 0, sizeof(float) * H);
     }

@@ -82,16 +82,13 @@ void ModelWeights::set(const std::string& name, const void* data, size_t bytes, 
     slot.vector->resize(elements);
     for (size_t i = 0; i < elements; ++i) (*slot.vector)[i] = load_as_f32(data, dtype, i);
   } else {
-    // Every matrix but the embedding table (read by row lookups, and as lm_head when tied) is
-    // repacked for the linear kernel's sequential stream.
-    const bool pack = slot.matrix != &embed_;
+    // Every matrix is repacked for the linear kernel's sequential stream; the embedding table
+    // too (lookups read single rows out of the packed form, and tied, it is the lm_head).
     const int rows = slot.matrix->rows, cols = slot.matrix->cols;
-    const size_t stored = pack ? packed_bytes(dtype, rows, cols) : bytes;
-    void* mem = allocate_streamed(stored);
+    void* mem = allocate_streamed(packed_bytes(dtype, rows, cols));
     if (!mem) throw std::runtime_error("out of memory loading tensor '" + name + "'");
-    if (pack) pack_weights(data, dtype, rows, cols, mem);
-    else std::memcpy(mem, data, bytes);
-    slot.matrix->packed = pack;
+    pack_weights(data, dtype, rows, cols, mem);
+    slot.matrix->packed = true;
     storage_.erase(name);
     storage_.emplace(name, std::unique_ptr<uint8_t, void (*)(void*)>(static_cast<uint8_t*>(mem), std::free));
     slot.matrix->data = mem;

@@ -37,9 +37,4 @@ void swiglu_row(const float* gate, const float* up, int n, float* out) {
   for (int i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
-void embedding_row(const void* table, DType dtype, int cols, int row, float* out) {
-  const size_t base = static_cast<size_t>(row) * cols;
-  for (int i = 0; i < cols; ++i) out[i] = load_as_f32(table, dtype, base + i);
-}
-
 }  // namespace m2

@@ -1,6 +1,6 @@
-// The per-token element-wise pieces of a Qwen2 layer (RMSNorm, rotary embedding, SwiGLU,
-// embedding rows). Each works on one token's row, so a token's result is the same in any batch;
-// the forward pass runs them over rows in parallel.
+// The per-token element-wise pieces of a Qwen2 layer (RMSNorm, rotary embedding, SwiGLU). Each
+// works on one token's row, so a token's result is the same in any batch; the forward pass runs
+// them over rows in parallel.
 #pragma once
 
 #include "dtype.h"
@@ -21,8 +21,5 @@ void rope_rotate(float* v, int heads, int half, const float* cos, const float* s
 
 /// out = silu(gate) * up.
 void swiglu_row(const float* gate, const float* up, int n, float* out);
-
-/// Row `row` of a [rows, cols] table in its stored dtype, widened to f32.
-void embedding_row(const void* table, DType dtype, int cols, int row, float* out);
 
 }  // namespace m2

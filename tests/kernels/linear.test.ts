@@ -61,6 +61,20 @@ for (const dtype of ['f32', 'f16', 'bf16'] as const) {
   });
 }
 
+for (const dtype of ['f32', 'f16', 'bf16'] as const) {
+  test(`packed ${dtype}: every row reads back exactly (the embedding lookup of a packed table)`, () => {
+    // Rows not a multiple of the row group, cols with a chunk tail, and a table under one chunk.
+    for (const [N, K] of [[1, 3], [7, 16], [9, 53], [13, 40]]) {
+      const wBytes = encodeFloats(random(N * K, `w${N}x${K}`), TAG[dtype]);
+      const w = decodeFloats(wBytes, TAG[dtype]);
+      const rows = Int32Array.from({ length: N }, (_, i) => N - 1 - i);
+      const got = kernelOps.packedRows(new Uint8Array(wBytes), dtype, N, K, rows);
+      rows.forEach((r, i) => assert.deepEqual(got.subarray(i * K, (i + 1) * K), w.subarray(r * K, (r + 1) * K), `${dtype} ${N}x${K} row ${r}`));
+    }
+    assert.throws(() => kernelOps.packedRows(new Uint8Array(6), dtype, 1, 2, Int32Array.of(0)), /size mismatch/);
+  });
+}
+
 test('linear bf16: the bf16-dot path rounds x to bf16 (RNE), and only that path does', () => {
   const N = 3, K = 40;
   const w = random(N * K, 'wr').map((v) => bf16BitsToF32(f32ToBf16Bits(v)));

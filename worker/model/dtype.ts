@@ -12,6 +12,11 @@ export const FLOAT_DTYPE_TAG: Readonly<Record<FloatDtypeName, TensorDtype>> = {
   float16: 'F16',
 };
 
+/** Narrows a CLI/bench string to a checkpoint float dtype name. */
+export function isFloatDtypeName(value: string): value is FloatDtypeName {
+  return Object.hasOwn(FLOAT_DTYPE_TAG, value);
+}
+
 export function isTensorDtype(value: string): value is TensorDtype {
   return Object.hasOwn(DTYPE_BYTES, value);
 }
