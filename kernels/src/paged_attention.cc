@@ -4,117 +4,149 @@
 
 #include <cmath>
 #include <cstring>
+#include <vector>
+
+#include "vec_math.h"
 
 namespace m2 {
 namespace {
 
-// AVX2/FMA is the baseline every supported CPU has (linear.cc refuses others). One 8-lane
-// accumulator, a fixed horizontal sum and a scalar tail of explicit FMAs: a score depends only
-// on its q and k, whichever of dot / dot4 computes it.
-__attribute__((target("avx2,fma"))) inline float hsum8(__m256 acc) {
+// AVX2/FMA is the baseline every supported CPU has (linear.cc refuses others). A score is one
+// 8-lane FMA accumulator over head_dim, a fixed horizontal sum, then a scalar tail of explicit
+// FMAs: it depends only on its q and k, whether it was computed alone or eight rows at a time.
+M2_AVX2 inline float hsum8(__m256 acc) {
   __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
   h = _mm_add_ps(h, _mm_movehl_ps(h, h));
   h = _mm_add_ss(h, _mm_movehdup_ps(h));
   return _mm_cvtss_f32(h);
 }
 
-__attribute__((target("avx2,fma"))) float dot(const float* a, const float* b, int n) {
-  __m256 acc = _mm256_setzero_ps();
-  int i = 0;
-  for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-  float s = hsum8(acc);
-  for (; i < n; ++i) s = std::fma(a[i], b[i], s);
+// hsum8 of eight accumulators at once, lane p = hsum8(a[p]) bit for bit: the same pairs are
+// added (lanes i + i+4, then 0+2 / 1+3, then 0+1), only transposed across registers.
+M2_AVX2 inline __m256 hsum8x8(const __m256 a[8]) {
+  __m256 u[4];
+  for (int p = 0; p < 4; ++p)
+    u[p] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * p], a[2 * p + 1], 0x20),
+                         _mm256_permute2f128_ps(a[2 * p], a[2 * p + 1], 0x31));
+  const __m256 v = _mm256_add_ps(_mm256_shuffle_ps(u[0], u[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                                 _mm256_shuffle_ps(u[0], u[1], _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m256 w = _mm256_add_ps(_mm256_shuffle_ps(u[2], u[3], _MM_SHUFFLE(1, 0, 1, 0)),
+                                 _mm256_shuffle_ps(u[2], u[3], _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m256 s = _mm256_add_ps(_mm256_shuffle_ps(v, w, _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm256_shuffle_ps(v, w, _MM_SHUFFLE(3, 1, 3, 1)));
+  return _mm256_permutevar8x32_ps(s, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+M2_AVX2 inline float tail_dot(const float* a, const float* b, int from, int n, float s) {
+  for (int i = from; i < n; ++i) s = std::fma(a[i], b[i], s);
   return s;
 }
 
-// dot() of `a` with four rows b, b + stride, ... at once: four independent FMA chains overlap.
-__attribute__((target("avx2,fma"))) void dot4(const float* a, const float* b, size_t stride, int n, float* out) {
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 av = _mm256_loadu_ps(a + i);
-    for (int r = 0; r < 4; ++r) acc[r] = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + r * stride + i), acc[r]);
+// scores[r] = (q . rows[r]) * scale for r in [0, n).
+M2_AVX2 void qk_scores(const float* q, const float* const* rows, int n, int d, float scale, float* scores) {
+  const int dv = d - d % 8;
+  const __m256 sc = _mm256_set1_ps(scale);
+  int r = 0;
+  for (; r + 8 <= n; r += 8) {
+    __m256 acc[8];
+    for (int p = 0; p < 8; ++p) acc[p] = _mm256_setzero_ps();
+    for (int i = 0; i < dv; i += 8) {
+      const __m256 qv = _mm256_loadu_ps(q + i);
+      for (int p = 0; p < 8; ++p) acc[p] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(rows[r + p] + i), acc[p]);
+    }
+    __m256 s = hsum8x8(acc);
+    if (dv != d) {
+      alignas(32) float lanes[8];
+      _mm256_store_ps(lanes, s);
+      for (int p = 0; p < 8; ++p) lanes[p] = tail_dot(q, rows[r + p], dv, d, lanes[p]);
+      s = _mm256_load_ps(lanes);
+    }
+    _mm256_storeu_ps(scores + r, _mm256_mul_ps(s, sc));
   }
-  for (int r = 0; r < 4; ++r) {
-    float s = hsum8(acc[r]);
-    for (int k = i; k < n; ++k) s = std::fma(a[k], b[r * stride + k], s);
-    out[r] = s;
-  }
-}
-
-__attribute__((target("avx2,fma"))) void axpy(float a, const float* x, float* y, int n) {
-  const __m256 av = _mm256_set1_ps(a);
-  int i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-  for (; i < n; ++i) y[i] += a * x[i];
-}
-
-struct HeadTask {
-  const KvGeometry& g;
-  KvLayer layer;
-  const AttentionSequence& seq;
-  int i;        // token index within the sequence
-  int kv_head;
-  float scale;
-};
-
-// Visits the cached positions [0, context_len) page by page, in position order: fn(first row of
-// the page, rows in it, row stride). Each KV page is read sequentially, with no division per
-// position.
-template <class F>
-void for_each_page(const HeadTask& t, const float* cache, F&& fn) {
-  const int bs = t.g.block_size;
-  const size_t stride = t.g.token_stride();
-  const size_t head = static_cast<size_t>(t.kv_head) * t.g.head_dim;
-  for (int p0 = 0, b = 0; p0 < t.seq.context_len; p0 += bs, ++b) {
-    const float* page = cache + static_cast<size_t>(t.seq.block_table[b]) * bs * stride + head;
-    fn(page, t.seq.context_len - p0 < bs ? t.seq.context_len - p0 : bs, stride);
+  for (; r < n; ++r) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < dv; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(rows[r] + i), acc);
+    scores[r] = tail_dot(q, rows[r], dv, d, hsum8(acc)) * scale;
   }
 }
 
-size_t step_offset(const HeadTask& t, int j) {
-  return static_cast<size_t>(t.seq.slots[j]) * t.g.token_stride() + static_cast<size_t>(t.kv_head) * t.g.head_dim;
+// scores[r] = exp(scores[r] - max) in place; returns their sum (8 lane sums, then hsum8).
+M2_AVX2 float softmax_weights(float* scores, int n) {
+  __m256 m = _mm256_set1_ps(-INFINITY);
+  int r = 0;
+  for (; r + 8 <= n; r += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(scores + r));
+  float max_score = -INFINITY;
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, m);
+  for (float x : lanes) max_score = x > max_score ? x : max_score;
+  for (; r < n; ++r) max_score = scores[r] > max_score ? scores[r] : max_score;
+  const __m256 mv = _mm256_set1_ps(max_score);
+  __m256 sum = _mm256_setzero_ps();
+  for (r = 0; r + 8 <= n; r += 8) {
+    const __m256 w = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + r), mv));
+    _mm256_storeu_ps(scores + r, w);
+    sum = _mm256_add_ps(sum, w);
+  }
+  if (r < n) {
+    const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 w = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_maskload_ps(scores + r, keep), mv)), _mm256_castsi256_ps(keep));
+    _mm256_maskstore_ps(scores + r, keep, w);
+    sum = _mm256_add_ps(sum, w);
+  }
+  return hsum8(sum);
+}
+
+// out[c0 : c0 + 8 * NV] = sum_r weights[r] * rows[r][...], accumulated in registers in row order.
+template <int NV>
+M2_AVX2 void weighted_rows(const float* weights, const float* const* rows, int n, int c0, float* out) {
+  __m256 acc[NV];
+  for (int j = 0; j < NV; ++j) acc[j] = _mm256_setzero_ps();
+  for (int r = 0; r < n; ++r) {
+    const __m256 w = _mm256_broadcast_ss(weights + r);
+    const float* v = rows[r] + c0;
+    for (int j = 0; j < NV; ++j) acc[j] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8 * j), acc[j]);
+  }
+  for (int j = 0; j < NV; ++j) _mm256_storeu_ps(out + c0 + 8 * j, acc[j]);
+}
+
+M2_AVX2 void weighted_sum(const float* weights, const float* const* rows, int n, int d, float* out) {
+  int c0 = 0;
+  for (; c0 + 64 <= d; c0 += 64) weighted_rows<8>(weights, rows, n, c0, out);
+  switch ((d - c0) / 8) {
+    case 7: weighted_rows<7>(weights, rows, n, c0, out); break;
+    case 6: weighted_rows<6>(weights, rows, n, c0, out); break;
+    case 5: weighted_rows<5>(weights, rows, n, c0, out); break;
+    case 4: weighted_rows<4>(weights, rows, n, c0, out); break;
+    case 3: weighted_rows<3>(weights, rows, n, c0, out); break;
+    case 2: weighted_rows<2>(weights, rows, n, c0, out); break;
+    case 1: weighted_rows<1>(weights, rows, n, c0, out); break;
+    default: break;
+  }
+  for (int e = d - d % 8; e < d; ++e) {
+    float s = 0.0f;
+    for (int r = 0; r < n; ++r) s = std::fma(weights[r], rows[r][e], s);
+    out[e] = s;
+  }
 }
 
 bool visible(const AttentionSequence& s, int i, int j) {
   return s.tree_mask ? s.tree_mask[static_cast<size_t>(i) * s.count + j] != 0 : j <= i;
 }
 
-void attend_one(const HeadTask& t, const float* q, float* scores, float* out) {
-  const int d = t.g.head_dim;
-  const AttentionSequence& s = t.seq;
+// The K rows token i of `s` attends to, for one kv head: the context page by page in position
+// order, then the step's visible rows by index. V rows sit at the same offsets of the V cache.
+int key_rows(const KvGeometry& g, KvLayer layer, const AttentionSequence& s, int i, int kv_head, const float** rows) {
+  const int bs = g.block_size;
+  const size_t stride = g.token_stride(), head = static_cast<size_t>(kv_head) * g.head_dim;
   int n = 0;
-  float max_score = -INFINITY;
-  for_each_page(t, t.layer.k, [&](const float* k, int rows, size_t stride) {
-    int o = 0;
-    for (; o + 4 <= rows; o += 4) dot4(q, k + o * stride, stride, d, scores + n + o);
-    for (; o < rows; ++o) scores[n + o] = dot(q, k + o * stride, d);
-    for (o = 0; o < rows; ++o, ++n) {
-      scores[n] *= t.scale;
-      max_score = scores[n] > max_score ? scores[n] : max_score;
-    }
-  });
-  for (int j = 0; j < s.count; ++j) {
-    if (!visible(s, t.i, j)) continue;
-    scores[n] = dot(q, t.layer.k + step_offset(t, j), d) * t.scale;
-    max_score = scores[n] > max_score ? scores[n] : max_score;
-    ++n;
+  for (int p0 = 0, b = 0; p0 < s.context_len; p0 += bs, ++b) {
+    const float* page = layer.k + static_cast<size_t>(s.block_table[b]) * bs * stride + head;
+    const int in_page = s.context_len - p0 < bs ? s.context_len - p0 : bs;
+    for (int o = 0; o < in_page; ++o) rows[n++] = page + o * stride;
   }
-  float sum = 0.0f;
-  for (int e = 0; e < n; ++e) {
-    scores[e] = std::exp(scores[e] - max_score);
-    sum += scores[e];
-  }
-  std::memset(out, 0, sizeof(float) * d);
-  n = 0;
-  for_each_page(t, t.layer.v, [&](const float* v, int rows, size_t stride) {
-    for (int o = 0; o < rows; ++o) axpy(scores[n++], v + o * stride, out, d);
-  });
-  for (int j = 0; j < s.count; ++j) {
-    if (visible(s, t.i, j)) axpy(scores[n++], t.layer.v + step_offset(t, j), out, d);
-  }
-  const float inv = 1.0f / sum;
-  for (int e = 0; e < d; ++e) out[e] *= inv;
+  for (int j = 0; j < s.count; ++j)
+    if (visible(s, i, j)) rows[n++] = layer.k + static_cast<size_t>(s.slots[j]) * stride + head;
+  return n;
 }
 
 }  // namespace
@@ -132,18 +164,28 @@ void kv_store(const KvGeometry& g, KvLayer layer, const float* k, const float* v
 void paged_attention(ThreadPool& pool, const KvGeometry& g, KvLayer layer, const float* q, int q_heads,
                      const AttentionSequence* seqs, int nseqs, int total_tokens, float* scratch,
                      size_t scratch_stride, float* out) {
-  const int group = q_heads / g.kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(g.head_dim));
-  const size_t row = static_cast<size_t>(q_heads) * g.head_dim;
+  const int group = q_heads / g.kv_heads, d = g.head_dim;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const size_t row = static_cast<size_t>(q_heads) * d;
+  const ptrdiff_t v_offset = layer.v - layer.k;
   // Tasks are (token, query head) in batch order; the sequence of a token is found by a walk
   // over seqs, cheap next to the attention itself.
   pool.run(total_tokens * q_heads, [&](int task, int thread) {
+    // Row pointers, grown once per pool thread to the longest context seen (no per-step allocation after).
+    thread_local std::vector<const float*> rows;
     const int token = task / q_heads, h = task % q_heads;
     int si = 0;
     while (si + 1 < nseqs && token >= seqs[si].start + seqs[si].count) ++si;
-    const HeadTask t{g, layer, seqs[si], token - seqs[si].start, h / group, scale};
-    const size_t at = static_cast<size_t>(token) * row + static_cast<size_t>(h) * g.head_dim;
-    attend_one(t, q + at, scratch + static_cast<size_t>(thread) * scratch_stride, out + at);
+    const AttentionSequence& s = seqs[si];
+    if (rows.size() < static_cast<size_t>(s.context_len + s.count)) rows.resize(s.context_len + s.count);
+    const int n = key_rows(g, layer, s, token - s.start, h / group, rows.data());
+    const size_t at = static_cast<size_t>(token) * row + static_cast<size_t>(h) * d;
+    float* scores = scratch + static_cast<size_t>(thread) * scratch_stride;
+    qk_scores(q + at, rows.data(), n, d, scale, scores);
+    const float inv = 1.0f / softmax_weights(scores, n);
+    for (int r = 0; r < n; ++r) rows[r] += v_offset;
+    weighted_sum(scores, rows.data(), n, d, out + at);
+    for (int e = 0; e < d; ++e) out[at + e] *= inv;
   });
 }
 
