@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -96,35 +97,36 @@ M2_AVX2 float softmax_weights(float* scores, int n) {
   return hsum8(sum);
 }
 
-// out[c0 : c0 + 8 * NV] = sum_r weights[r] * rows[r][...], accumulated in registers in row order.
+// out[c0 : c0 + 8 * NV] = sum_r weights[r] * V row r, accumulated in registers in row order; V
+// row r is at rows[r] + v_offset (the K row's place in the V cache).
 template <int NV>
-M2_AVX2 void weighted_rows(const float* weights, const float* const* rows, int n, int c0, float* out) {
+M2_AVX2 void weighted_rows(const float* weights, const float* const* rows, int n, ptrdiff_t v_offset, int c0, float* out) {
   __m256 acc[NV];
   for (int j = 0; j < NV; ++j) acc[j] = _mm256_setzero_ps();
   for (int r = 0; r < n; ++r) {
     const __m256 w = _mm256_broadcast_ss(weights + r);
-    const float* v = rows[r] + c0;
+    const float* v = rows[r] + v_offset + c0;
     for (int j = 0; j < NV; ++j) acc[j] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8 * j), acc[j]);
   }
   for (int j = 0; j < NV; ++j) _mm256_storeu_ps(out + c0 + 8 * j, acc[j]);
 }
 
-M2_AVX2 void weighted_sum(const float* weights, const float* const* rows, int n, int d, float* out) {
+M2_AVX2 void weighted_sum(const float* weights, const float* const* rows, int n, int d, ptrdiff_t v_offset, float* out) {
   int c0 = 0;
-  for (; c0 + 64 <= d; c0 += 64) weighted_rows<8>(weights, rows, n, c0, out);
+  for (; c0 + 64 <= d; c0 += 64) weighted_rows<8>(weights, rows, n, v_offset, c0, out);
   switch ((d - c0) / 8) {
-    case 7: weighted_rows<7>(weights, rows, n, c0, out); break;
-    case 6: weighted_rows<6>(weights, rows, n, c0, out); break;
-    case 5: weighted_rows<5>(weights, rows, n, c0, out); break;
-    case 4: weighted_rows<4>(weights, rows, n, c0, out); break;
-    case 3: weighted_rows<3>(weights, rows, n, c0, out); break;
-    case 2: weighted_rows<2>(weights, rows, n, c0, out); break;
-    case 1: weighted_rows<1>(weights, rows, n, c0, out); break;
+    case 7: weighted_rows<7>(weights, rows, n, v_offset, c0, out); break;
+    case 6: weighted_rows<6>(weights, rows, n, v_offset, c0, out); break;
+    case 5: weighted_rows<5>(weights, rows, n, v_offset, c0, out); break;
+    case 4: weighted_rows<4>(weights, rows, n, v_offset, c0, out); break;
+    case 3: weighted_rows<3>(weights, rows, n, v_offset, c0, out); break;
+    case 2: weighted_rows<2>(weights, rows, n, v_offset, c0, out); break;
+    case 1: weighted_rows<1>(weights, rows, n, v_offset, c0, out); break;
     default: break;
   }
   for (int e = d - d % 8; e < d; ++e) {
     float s = 0.0f;
-    for (int r = 0; r < n; ++r) s = std::fma(weights[r], rows[r][e], s);
+    for (int r = 0; r < n; ++r) s = std::fma(weights[r], rows[r][v_offset + e], s);
     out[e] = s;
   }
 }
@@ -168,24 +170,29 @@ void paged_attention(ThreadPool& pool, const KvGeometry& g, KvLayer layer, const
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const size_t row = static_cast<size_t>(q_heads) * d;
   const ptrdiff_t v_offset = layer.v - layer.k;
-  // Tasks are (token, query head) in batch order; the sequence of a token is found by a walk
-  // over seqs, cheap next to the attention itself.
-  pool.run(total_tokens * q_heads, [&](int task, int thread) {
-    // Row pointers, grown once per pool thread to the longest context seen (no per-step allocation after).
+  // A task is one token's query heads of one kv head (all of them, or a part where that leaves
+  // too few tasks for the pool): the first head brings the K/V pages in from memory, the others
+  // of its group read them from cache. Tasks are in batch order; the sequence of a token is
+  // found by a walk over seqs, cheap next to the attention itself.
+  const int wanted = 2 * pool.size(), units = total_tokens * g.kv_heads;
+  const int parts = units >= wanted ? 1 : std::min(group, (wanted + units - 1) / units);
+  pool.run(units * parts, [&](int task, int thread) {
+    // Grown once per pool thread to the longest context it meets: no per-step allocation after.
     thread_local std::vector<const float*> rows;
-    const int token = task / q_heads, h = task % q_heads;
+    const int part = task % parts, kv_head = (task / parts) % g.kv_heads, token = task / parts / g.kv_heads;
     int si = 0;
     while (si + 1 < nseqs && token >= seqs[si].start + seqs[si].count) ++si;
     const AttentionSequence& s = seqs[si];
     if (rows.size() < static_cast<size_t>(s.context_len + s.count)) rows.resize(s.context_len + s.count);
-    const int n = key_rows(g, layer, s, token - s.start, h / group, rows.data());
-    const size_t at = static_cast<size_t>(token) * row + static_cast<size_t>(h) * d;
+    const int n = key_rows(g, layer, s, token - s.start, kv_head, rows.data());
     float* scores = scratch + static_cast<size_t>(thread) * scratch_stride;
-    qk_scores(q + at, rows.data(), n, d, scale, scores);
-    const float inv = 1.0f / softmax_weights(scores, n);
-    for (int r = 0; r < n; ++r) rows[r] += v_offset;
-    weighted_sum(scores, rows.data(), n, d, out + at);
-    for (int e = 0; e < d; ++e) out[at + e] *= inv;
+    for (int h = kv_head * group + part * group / parts; h < kv_head * group + (part + 1) * group / parts; ++h) {
+      const size_t at = static_cast<size_t>(token) * row + static_cast<size_t>(h) * d;
+      qk_scores(q + at, rows.data(), n, d, scale, scores);
+      const float inv = 1.0f / softmax_weights(scores, n);
+      weighted_sum(scores, rows.data(), n, d, v_offset, out + at);
+      for (int e = 0; e < d; ++e) out[at + e] *= inv;
+    }
   });
 }
 
