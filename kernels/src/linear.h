@@ -15,7 +15,8 @@ namespace m2 {
 // rows interleaved chunk by chunk ([chunk][row][kPackChunk]), then each row's cols % kPackChunk
 // tail ([row][tail]). Rows past `rows` in the last group are zeros.
 constexpr int kPackRows = 4;
-constexpr int kPackChunk = 16;
+// 32 elements: one vdpbf16ps operand of bf16 weights, two f32-FMA steps of AVX-512.
+constexpr int kPackChunk = 32;
 
 /// A weight matrix [rows = outputs, cols = inputs], row-major or packed, borrowed (not owned).
 struct WeightMatrix {

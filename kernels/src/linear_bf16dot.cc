@@ -23,10 +23,6 @@ inline __m512i load32(const uint16_t* p) { return _mm512_loadu_si512(p); }
 inline __m512i load16(const uint16_t* p) {
   return _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
-// Two 16-element halves that sit apart in the packed layout, as one 32-element operand.
-inline __m512i load16x2(const uint16_t* lo, const uint16_t* hi) {
-  return _mm512_inserti64x4(load16(lo), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi)), 1);
-}
 inline float bf16_value(uint16_t v) {
   const uint32_t bits = static_cast<uint32_t>(v) << 16;
   float f;
@@ -68,33 +64,36 @@ inline void tile(const LinearBlock& b, int m, int n) {
   }
 }
 
-// One packed row group ([chunk][row][16], then [row][tail]) against MR input rows; chunk pairs
-// are joined into the 32-element operands of the row-major tile, so both layouts agree bit for bit.
+// One packed row group ([chunk][row][32], then [row][tail]) against MR input rows: each chunk
+// is one 32-element operand, and the tail takes the row-major tile's zero-padded 16-k step and
+// scalar end, so both layouts agree bit for bit.
+static_assert(kPackChunk == 32, "the packed bf16-dot tile reads one vdpbf16ps operand per chunk");
 template <int MR>
 inline void packed_tile(const LinearBlock& b, int m, int n) {
   constexpr int R = kPackRows, C = kPackChunk;
-  const int K = b.w->cols, chunks = K / C, tail = K % C, k32 = (chunks / 2) * 2 * C;
+  const int K = b.w->cols, chunks = K / C, tail = K % C;
   const auto* group = static_cast<const uint16_t*>(b.w->data) + static_cast<size_t>(n) * K;
   const uint16_t* x = b.xbf16 + static_cast<size_t>(m) * K;
   __m512 acc[MR][R];
   for (int i = 0; i < MR; ++i)
     for (int r = 0; r < R; ++r) acc[i][r] = _mm512_setzero_ps();
-  for (int k = 0; k < k32; k += 2 * C) {
-    const uint16_t* wc = group + static_cast<size_t>(k) * R;
+  for (int c = 0; c < chunks; ++c) {
+    const uint16_t* wc = group + static_cast<size_t>(c) * R * C;
     __m512i xv[MR];
-    for (int i = 0; i < MR; ++i) xv[i] = load32(x + static_cast<size_t>(i) * K + k);
+    for (int i = 0; i < MR; ++i) xv[i] = load32(x + static_cast<size_t>(i) * K + c * C);
     for (int r = 0; r < R; ++r) {
-      const __m512i wv = load16x2(wc + r * C, wc + (R + r) * C);
+      const __m512i wv = load32(wc + r * C);
       for (int i = 0; i < MR; ++i) acc[i][r] = _mm512_dpbf16_ps(acc[i][r], as_bh(xv[i]), as_bh(wv));
     }
   }
   const uint16_t* tails = group + static_cast<size_t>(chunks) * R * C;
+  const int half = tail >= 16 ? 16 : 0;
   for (int r = 0; r < R && n + r < b.n1; ++r) {
+    const uint16_t* wt = tails + static_cast<size_t>(r) * tail;
     for (int i = 0; i < MR; ++i) {
-      const uint16_t* xr = x + static_cast<size_t>(i) * K;
-      if (chunks % 2)
-        acc[i][r] = _mm512_dpbf16_ps(acc[i][r], as_bh(load16(xr + k32)), as_bh(load16(group + static_cast<size_t>(k32) * R + r * C)));
-      store(b, m + i, n + r, _mm512_reduce_add_ps(acc[i][r]) + scalar_tail(xr + chunks * C, tails + static_cast<size_t>(r) * tail, tail));
+      const uint16_t* xt = x + static_cast<size_t>(i) * K + chunks * C;
+      if (half) acc[i][r] = _mm512_dpbf16_ps(acc[i][r], as_bh(load16(xt)), as_bh(load16(wt)));
+      store(b, m + i, n + r, _mm512_reduce_add_ps(acc[i][r]) + scalar_tail(xt + half, wt + half, tail - half));
     }
   }
 }
