@@ -112,15 +112,30 @@ void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* j
     to_bf16_rows(x, ldx, M, jobs[0].w->cols, xbf16.data());
     xb = xbf16.data();
   }
+  const int nthreads = pool.size();
   pool.run(first_task[njobs], [&](int task, int) {
     int j = 0;
     while (task >= first_task[j + 1]) ++j;
     const LinearJob& job = jobs[j];
     int n0 = (task - first_task[j]) * task_rows[j];
     int n1 = n0 + task_rows[j] < job.w->rows ? n0 + task_rows[j] : job.w->rows;
+    // With dynamic claiming, a thread's next task is most often this one plus the thread count.
+    const char* pf = nullptr;
+    size_t pf_bytes = 0;
+    const int ahead = task + nthreads;
+    if (M > 1 && ahead < first_task[njobs]) {
+      int ja = 0;
+      while (ahead >= first_task[ja + 1]) ++ja;
+      const WeightMatrix& wa = *jobs[ja].w;
+      const size_t rb = static_cast<size_t>(wa.cols) * dtype_size(wa.dtype);
+      const int a0 = (ahead - first_task[ja]) * task_rows[ja];
+      const int a1 = a0 + task_rows[ja] < wa.rows ? a0 + task_rows[ja] : wa.rows;
+      pf = static_cast<const char*>(wa.data) + a0 * rb;
+      pf_bytes = (a1 - a0) * rb;
+    }
     for (int m0 = 0; m0 < M; m0 += kRowsOfXPerPass) {
       int m1 = m0 + kRowsOfXPerPass < M ? m0 + kRowsOfXPerPass : M;
-      job_kernel[j]({x, ldx, m0, m1, job.w, n0, n1, job.bias, job.y, job.ldy, xb});
+      job_kernel[j]({x, ldx, m0, m1, job.w, n0, n1, job.bias, job.y, job.ldy, xb, m0 == 0 ? pf : nullptr, pf_bytes});
     }
   });
 }

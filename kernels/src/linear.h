@@ -5,6 +5,8 @@
 // rest of the batch.
 #pragma once
 
+#include <immintrin.h>
+
 #include "dtype.h"
 #include "thread_pool.h"
 
@@ -56,6 +58,31 @@ struct LinearBlock {
   float* y;
   int ldy;
   const uint16_t* xbf16;  // x rounded to bf16, row stride w->cols: the bf16-dot kernel's input
+  // The weights this thread most likely streams next (its next task's rows). Passes over the
+  // block after the first compute from cache and leave memory idle: they pull this in to L2 a
+  // slice per step instead, so the weight stream and the arithmetic overlap in batched steps.
+  const char* prefetch = nullptr;
+  size_t prefetch_bytes = 0;
+};
+
+/// Spreads b.prefetch over the (tile, row group) steps of b's passes after the first.
+class PrefetchSlices {
+ public:
+  PrefetchSlices(const LinearBlock& b, int tile_rows) : b_(b) {
+    const size_t groups = (b.n1 - b.n0 + kPackRows - 1) / kPackRows;
+    const size_t later_tiles = (b.m1 - b.m0 - 1) / tile_rows;
+    if (b.prefetch && later_tiles > 0) slice_ = (b.prefetch_bytes / (later_tiles * groups) + 63) / 64 * 64;
+  }
+  /// One step of the block, at input row m: after the first tile, pulls in the next slice.
+  void step(int m) {
+    if (slice_ == 0 || m == b_.m0) return;
+    const size_t end = done_ + slice_ < b_.prefetch_bytes ? done_ + slice_ : b_.prefetch_bytes;
+    for (; done_ < end; done_ += 64) _mm_prefetch(b_.prefetch + done_, _MM_HINT_T1);
+  }
+
+ private:
+  const LinearBlock& b_;
+  size_t slice_ = 0, done_ = 0;
 };
 
 void linear_block_avx512(const LinearBlock& b);

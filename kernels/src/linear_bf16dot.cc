@@ -127,8 +127,12 @@ void to_bf16_rows(const float* x, int ldx, int M, int K, uint16_t* out) {
 void linear_block_avx512_bf16dot(const LinearBlock& b) {
   int m = b.m0;
   if (b.w->packed) {
+    PrefetchSlices next(b, kMR);
     for (; m + kMR <= b.m1; m += kMR)
-      for (int n = b.n0; n < b.n1; n += kPackRows) packed_tile<kMR>(b, m, n);
+      for (int n = b.n0; n < b.n1; n += kPackRows) {
+        next.step(m);
+        packed_tile<kMR>(b, m, n);
+      }
     for (; m < b.m1; ++m)
       for (int n = b.n0; n < b.n1; n += kPackRows) packed_tile<1>(b, m, n);
     return;
