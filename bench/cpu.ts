@@ -69,8 +69,7 @@ function ggufOf(modelDir: string, precision: GgufFloatType): string {
 }
 
 function bandwidthGBs(nThreads: number): number {
-  const runs = [...measureReadBandwidth(1 << 30, nThreads, 5)].sort((a, b) => a - b);
-  return runs[Math.floor(runs.length / 2)];
+  return median([...measureReadBandwidth(1 << 30, nThreads, 5)]);
 }
 
 /** shm all-reduce between 2 ranks (one per core where possible) for small's and M2's hidden sizes. */
@@ -88,17 +87,25 @@ const shown = (f: RunFigures) => ({ ttft_s: round(f.ttftS, 4), prefill_tok_s: ro
 const row = (name: string, f: RunFigures, extra = ''): string =>
   `${name.padEnd(28)} ${f.prefillTokS.toFixed(1).padStart(9)} ${f.decodeTokS.toFixed(2).padStart(9)} ${(f.ttftS * 1000).toFixed(0).padStart(8)}  ${extra}`;
 
-/** Both sessions warm up, then alternate `rounds` runs each (the same machine load for both). */
-async function alternate(a: EngineSession, b: EngineSession): Promise<[RunFigures[], RunFigures[]]> {
+/**
+ * Both sessions warm up, then alternate `rounds` runs each (the same machine load for both).
+ * The read bandwidth is sampled before every round too: on a shared host it moves with the
+ * neighbours' load, so the bound a decode is compared with must come from the same minutes.
+ */
+async function alternate(a: EngineSession, b: EngineSession): Promise<{ runs: [RunFigures[], RunFigures[]]; bandwidth: number[] }> {
   await a.run(warmup);
   await b.run(warmup);
   const runs: [RunFigures[], RunFigures[]] = [[], []];
+  const bandwidth: number[] = [];
   for (let r = 0; r < rounds; ++r) {
+    bandwidth.push(bandwidthGBs(Math.min(threads, 2)));
     runs[0].push(await a.run(spec));
     runs[1].push(await b.run(spec));
   }
-  return runs;
+  return { runs, bandwidth };
 }
+
+const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
 /** Each figure's median over the runs. */
 function medianFigures(runs: RunFigures[]): RunFigures {
@@ -111,7 +118,6 @@ function medianFigures(runs: RunFigures[]): RunFigures {
 
 const loadBefore = loadavg()[0];
 const bandwidth = { oneThread: bandwidthGBs(1), twoThreads: bandwidthGBs(2) };
-const bound = threads >= 2 ? bandwidth.twoThreads : bandwidth.oneThread;
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
 const lines: string[] = [`${'engine'.padEnd(28)} ${'prefill/s'.padStart(9)} ${'decode/s'.padStart(9)} ${'TTFT ms'.padStart(8)}  notes`];
 const comparisons = [];
@@ -121,15 +127,19 @@ for (const dir of modelDirs) {
   const limits = { threads, maxPrompt: spec.prompt.length, maxLen: Math.max(spec.prompt.length + spec.decode, warmup.prompt.length + warmup.decode) };
   const m2Session = openM2Native(dir, limits);
   const llamaSession = await openLlamaCpp(ggufOf(dir, precision), limits);
-  const [m2Runs, llamaRuns] = await alternate(m2Session, llamaSession);
+  const { runs: [m2Runs, llamaRuns], bandwidth: samples } = await alternate(m2Session, llamaSession);
   await llamaSession.close();
   const m2 = { weightBytesPerToken: m2Session.weightBytesPerToken, figures: medianFigures(m2Runs) };
   const llama = { version: llamaSession.version, figures: medianFigures(llamaRuns) };
-  const boundTokS = (bound * 1e9) / m2.weightBytesPerToken;
+  const roundsBandwidth = median(samples);
+  const boundTokS = (roundsBandwidth * 1e9) / m2.weightBytesPerToken;
   const c = {
     model: dir,
     precision,
     weight_bytes_per_token: m2.weightBytesPerToken,
+    // Median of the read-bandwidth samples taken before each round (threads as the runs, max 2).
+    read_bandwidth_gb_s: round(roundsBandwidth),
+    read_bandwidth_samples_gb_s: samples.map((x) => round(x)),
     bandwidth_bound_tok_s: round(boundTokS),
     m2: { ...shown(m2.figures), fraction_of_bound: ratio(m2.figures.decodeTokS, boundTokS) },
     llama_cpp: { release: llama.version, ...shown(llama.figures), fraction_of_bound: ratio(llama.figures.decodeTokS, boundTokS) },
@@ -142,16 +152,18 @@ for (const dir of modelDirs) {
   comparisons.push(c);
   const r = c.ratio_m2_over_llama_cpp;
   lines.push(
-    row(`m2 ${precision} (native)`, m2.figures, `decode ${Math.round(c.m2.fraction_of_bound * 100)}% of bound (${c.bandwidth_bound_tok_s} tok/s)`),
+    row(`m2 ${precision} (native)`, m2.figures, `decode ${Math.round(c.m2.fraction_of_bound * 100)}% of bound (${c.bandwidth_bound_tok_s} tok/s at ${c.read_bandwidth_gb_s} GB/s, median of the rounds)`),
     row(`llama.cpp ${precision} ${llama.version}`, llama.figures, `decode ${Math.round(c.llama_cpp.fraction_of_bound * 100)}% of bound`),
     `${`  m2/llama.cpp ${precision}`.padEnd(28)} ${`${r.prefill}x`.padStart(9)} ${`${r.decode}x`.padStart(9)} ${`${r.ttft}x`.padStart(8)}  (TTFT: lower is better)`,
   );
 }
+// Before the TP replicas: their worker processes (a GB of weights each) are still exiting for a
+// while after a replica stops, and would share the cores with the latency measurement.
+const allReduce = values['skip-allreduce'] ? null : await allReduceLatency();
 const tp = values['skip-tp'] ? null : { tp1: await runM2Replica(modelDirs[0], 1, spec, warmup), tp2: await runM2Replica(modelDirs[0], 2, spec, warmup) };
 if (tp) {
   lines.push(row(`m2 replica TP=1 x${threads} threads`, tp.tp1), row('m2 replica TP=2 x1 thread', tp.tp2, `decode ${ratio(tp.tp2.decodeTokS, tp.tp1.decodeTokS)}x TP=1`));
 }
-const allReduce = values['skip-allreduce'] ? null : await allReduceLatency();
 if (allReduce && 'error' in allReduce) lines.push(`shm all-reduce: ${allReduce.error}`);
 else for (const a of allReduce ?? []) lines.push(`shm all-reduce 2 ranks, ${a.floats} f32: p50 ${a.p50_us} us, p99 ${a.p99_us} us`);
 
