@@ -4,8 +4,12 @@
 // inter-token latency p50/p99 and output tok/s per level, and writes JSON to bench/results/.
 // Workloads (bench/serve-workload.ts): `--mix fixed` (exact prompt/output token counts) or
 // `--mix realistic` (long medical cases, multi-turn sessions with session ids). Never gates CI.
+// `--passes N` runs the whole level list N times in turn (1, 4, 16, 64, 1, 4, ...) and reports,
+// per level, the pass with the median output tok/s: on a shared host the speed drifts by minutes,
+// and alternating gives every level the same drift.
 // Usage: npm run bench:serve -- [--url http://HOST:PORT | --preset small --tp 1 --replicas 1]
 //        [--concurrency 1,4,16,64] [--mix fixed|realistic] [--prompt 128] [--output 64] [--rounds 1]
+//        [--passes 1]
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -29,6 +33,7 @@ const { values } = parseArgs({
     prompt: { type: 'string', default: '128' },
     output: { type: 'string', default: '64' },
     rounds: { type: 'string', default: '1' },
+    passes: { type: 'string', default: '1' },
     turns: { type: 'string', default: '3' },
     out: { type: 'string' },
   },
@@ -43,6 +48,7 @@ const levels = values.concurrency.split(',').map((c) => positiveInt('concurrency
 const promptTokens = positiveInt('prompt', values.prompt);
 const outputTokens = positiveInt('output', values.output);
 const rounds = positiveInt('rounds', values.rounds);
+const passes = positiveInt('passes', values.passes);
 const turns = positiveInt('turns', values.turns);
 if (values.mix !== 'fixed' && values.mix !== 'realistic') throw new Error(`--mix must be fixed or realistic, got ${values.mix}`);
 const mix = values.mix;
@@ -107,17 +113,23 @@ interface LevelResult {
   output_tok_s: number;
   prompt_tokens: number;
   cached_prompt_tokens: number;
+  /** Output tok/s of every pass of this level, in run order (the row shown is their median pass). */
+  passes_output_tok_s?: number[];
 }
 
-/** One stream: its requests back to back (a realistic stream is one session of --turns turns). */
-async function runStream(server: Server, stream: number, level: number): Promise<RequestTiming[]> {
+/**
+ * One stream: its requests back to back (a realistic stream is one session of --turns turns).
+ * Prompts differ per pass too, so a later pass never finds an earlier pass's prompt cached.
+ */
+async function runStream(server: Server, stream: number, level: number, pass: number): Promise<RequestTiming[]> {
   const timings: RequestTiming[] = [];
+  const seed = pass * 1_000_000 + level * 1000;
   for (let round = 0; round < rounds; round++) {
     if (mix === 'fixed') {
-      timings.push(await timedRequest(server.url, fixedRequest(level * 1000 + stream, round, promptTokens, outputTokens, server.vocab)));
+      timings.push(await timedRequest(server.url, fixedRequest(seed + stream, round, promptTokens, outputTokens, server.vocab)));
       continue;
     }
-    const session = realisticSession(level * 1000 + stream * 10 + round, turns);
+    const session = realisticSession(seed + stream * 10 + round, turns);
     let answer = '';
     for (let turn = 0; turn < turns; turn++) {
       const req: BenchRequest = session(turn, answer);
@@ -130,9 +142,9 @@ async function runStream(server: Server, stream: number, level: number): Promise
   return timings;
 }
 
-async function runLevel(server: Server, concurrency: number): Promise<LevelResult> {
+async function runLevel(server: Server, concurrency: number, pass: number): Promise<LevelResult> {
   const started = performance.now();
-  const all = (await Promise.all(Array.from({ length: concurrency }, (_, s) => runStream(server, s, concurrency)))).flat();
+  const all = (await Promise.all(Array.from({ length: concurrency }, (_, s) => runStream(server, s, concurrency, pass)))).flat();
   const wall = (performance.now() - started) / 1000;
   const ok = all.filter((t) => t.ok);
   const failed = all.find((t) => !t.ok);
@@ -153,22 +165,29 @@ async function runLevel(server: Server, concurrency: number): Promise<LevelResul
 }
 
 const server = values.url ? await attach(values.url.replace(/\/$/, '')) : await startServer();
-const results: LevelResult[] = [];
+const runs = new Map<number, LevelResult[]>(levels.map((level) => [level, []]));
 try {
   // One short request first: the first step of a fresh server pays one-off costs.
   await timedRequest(server.url, fixedRequest(999_999, 0, 16, 4, server.vocab));
-  for (const level of levels) {
-    const r = await runLevel(server, level);
-    results.push(r);
-    console.error(`concurrency ${level}: ${r.requests} requests in ${r.wall_s.toFixed(1)} s, ${r.errors} errors`);
+  for (let pass = 0; pass < passes; pass++) {
+    for (const level of levels) {
+      const r = await runLevel(server, level, pass);
+      runs.get(level)!.push(r);
+      console.error(`pass ${pass + 1}/${passes}, concurrency ${level}: ${r.requests} requests in ${r.wall_s.toFixed(1)} s, ${r.errors} errors, ${r.output_tok_s.toFixed(1)} output tok/s`);
+    }
   }
 } finally {
   await server.stop();
 }
+const results: LevelResult[] = [...runs.values()].map((passRuns) => {
+  const median = [...passRuns].sort((a, b) => a.output_tok_s - b.output_tok_s)[Math.floor(passRuns.length / 2)];
+  return passes > 1 ? { ...median, passes_output_tok_s: passRuns.map((r) => Number(r.output_tok_s.toFixed(1))) } : median;
+});
 
 const ms = (s: number) => (Number.isNaN(s) ? '-' : (s * 1000).toFixed(1));
 console.log(`\nbench:serve  mix=${mix}  server: ${server.describe}`);
 console.log(mix === 'fixed' ? `prompt ${promptTokens} tokens, output ${outputTokens} tokens, ${rounds} request(s) per stream` : `sessions of ${turns} turns, ${rounds} per stream`);
+if (passes > 1) console.log(`${passes} passes over the levels; each row is the level's median pass by output tok/s`);
 console.log('streams | requests | errors | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | output tok/s | cached prompt %');
 for (const r of results) {
   const cached = r.prompt_tokens > 0 ? ((100 * r.cached_prompt_tokens) / r.prompt_tokens).toFixed(0) : '-';
@@ -182,6 +201,6 @@ if (one && sixteen) console.log(`16 streams / 1 stream output tok/s: ${(sixteen.
 
 const out = values.out ?? join(dirname(fileURLToPath(import.meta.url)), 'results', `serve-${mix}.json`);
 mkdirSync(dirname(out), { recursive: true });
-const record = { date: new Date().toISOString(), cpus: availableParallelism(), cpu: cpus()[0]?.model, loadAverage1m: loadavg()[0], server: server.describe, mix, promptTokens, outputTokens, rounds, turns, levels: results };
+const record = { date: new Date().toISOString(), cpus: availableParallelism(), cpu: cpus()[0]?.model, loadAverage1m: loadavg()[0], server: server.describe, mix, promptTokens, outputTokens, rounds, turns, passes, levels: results };
 writeFileSync(out, `${JSON.stringify(record, null, 2)}\n`);
 console.log(`wrote ${out}`);
