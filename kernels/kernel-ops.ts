@@ -20,7 +20,7 @@ export interface PagedAttentionInput {
   kvHeads: number;
   headDim: number;
   blockSize: number;
-  /** [numBlocks, blockSize, kvHeads, headDim] each */
+  /** [numBlocks, kvHeads, blockSize, headDim] each (a kv head's page is contiguous) */
   kCache: Float32Array;
   vCache: Float32Array;
   sequences: AttentionSequenceInput[];

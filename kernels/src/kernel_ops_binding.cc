@@ -113,7 +113,7 @@ Napi::Value PagedAttention(const Napi::CallbackInfo& info) {
   need(env, g.block_size > 0 && g.kv_heads > 0 && g.head_dim > 0 && q_heads % g.kv_heads == 0, "pagedAttention: bad geometry");
   g.num_blocks = static_cast<int>(kc.ElementLength() / (g.token_stride() * g.block_size));
   need(env, kc.ElementLength() == vc.ElementLength() && kc.ElementLength() == g.token_stride() * g.block_size * g.num_blocks,
-       "pagedAttention: caches must be [numBlocks, blockSize, kvHeads, headDim]");
+       "pagedAttention: caches must be [numBlocks, kvHeads, blockSize, headDim]");
   Napi::Array list = o.Get("sequences").As<Napi::Array>();
   std::vector<AttentionSequence> seqs;
   int total = 0, longest = 0;

@@ -138,16 +138,15 @@ bool visible(const AttentionSequence& s, int i, int j) {
 // The K rows token i of `s` attends to, for one kv head: the context page by page in position
 // order, then the step's visible rows by index. V rows sit at the same offsets of the V cache.
 int key_rows(const KvGeometry& g, KvLayer layer, const AttentionSequence& s, int i, int kv_head, const float** rows) {
-  const int bs = g.block_size;
-  const size_t stride = g.token_stride(), head = static_cast<size_t>(kv_head) * g.head_dim;
+  const int bs = g.block_size, d = g.head_dim;
   int n = 0;
   for (int p0 = 0, b = 0; p0 < s.context_len; p0 += bs, ++b) {
-    const float* page = layer.k + static_cast<size_t>(s.block_table[b]) * bs * stride + head;
+    const float* page = layer.k + g.page(s.block_table[b], kv_head);
     const int in_page = s.context_len - p0 < bs ? s.context_len - p0 : bs;
-    for (int o = 0; o < in_page; ++o) rows[n++] = page + o * stride;
+    for (int o = 0; o < in_page; ++o) rows[n++] = page + o * d;
   }
   for (int j = 0; j < s.count; ++j)
-    if (visible(s, i, j)) rows[n++] = layer.k + static_cast<size_t>(s.slots[j]) * stride + head;
+    if (visible(s, i, j)) rows[n++] = layer.k + g.row(s.slots[j], kv_head);
   return n;
 }
 
@@ -155,11 +154,13 @@ int key_rows(const KvGeometry& g, KvLayer layer, const AttentionSequence& s, int
 
 void kv_store(const KvGeometry& g, KvLayer layer, const float* k, const float* v, const int32_t* slots,
               int tokens) {
-  const size_t stride = g.token_stride();
+  const size_t stride = g.token_stride(), row_bytes = sizeof(float) * g.head_dim;
   for (int t = 0; t < tokens; ++t) {
-    const size_t at = static_cast<size_t>(slots[t]) * stride;
-    std::memcpy(layer.k + at, k + t * stride, stride * sizeof(float));
-    std::memcpy(layer.v + at, v + t * stride, stride * sizeof(float));
+    for (int h = 0; h < g.kv_heads; ++h) {
+      const size_t at = g.row(slots[t], h), from = t * stride + static_cast<size_t>(h) * g.head_dim;
+      std::memcpy(layer.k + at, k + from, row_bytes);
+      std::memcpy(layer.v + at, v + from, row_bytes);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 // Attention over a paged KV cache. Per layer, K and V are f32 arrays
-// [num_blocks, block_size, kv_heads, head_dim]; a token at sequence position p lives in slot
+// [num_blocks, kv_heads, block_size, head_dim]: a kv head's page of a block is one contiguous
+// run, so attention streams it sequentially. A token at sequence position p lives in slot
 // block_table[p / block_size] * block_size + p % block_size. The step's new tokens of a sequence
 // are written first (at their slot_mapping slots) and then read back like the context.
 // Each (token, query head) is computed alone with keys in a fixed order (context by position,
@@ -24,6 +25,12 @@ struct KvGeometry {
   int kv_heads;
   int head_dim;
   size_t token_stride() const { return static_cast<size_t>(kv_heads) * head_dim; }
+  /// Floats of one kv head's page: its block_size rows, contiguous.
+  size_t page_floats() const { return static_cast<size_t>(block_size) * head_dim; }
+  /// Offset of the page of kv head `head` in block `block`.
+  size_t page(int block, int head) const { return (static_cast<size_t>(block) * kv_heads + head) * page_floats(); }
+  /// Offset of the row of kv head `head` at cache slot `slot`.
+  size_t row(int slot, int head) const { return page(slot / block_size, head) + static_cast<size_t>(slot % block_size) * head_dim; }
 };
 
 /// One sequence's tokens in the step: rows [start, start + count) of the flat batch. Keys at

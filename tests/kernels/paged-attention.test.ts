@@ -14,6 +14,11 @@ function random(n: number, name: string): Float32Array {
   return out;
 }
 
+/** The cache layout, [numBlocks, kvHeads, blockSize, headDim]: where slot `slot`'s row of `head` starts. */
+function cacheRow(slot: number, head: number): number {
+  return ((Math.floor(slot / blockSize) * kvHeads + head) * blockSize + (slot % blockSize)) * headDim;
+}
+
 const kCache = random(numBlocks * blockSize * stride, 'k');
 const vCache = random(numBlocks * blockSize * stride, 'v');
 
@@ -43,14 +48,14 @@ function reference(q: Float32Array, seqs: Seq[]): Float64Array {
         const qo = (row * qHeads + h) * headDim;
         const scores = keys.map((sl) => {
           let d = 0;
-          for (let e = 0; e < headDim; ++e) d += q[qo + e] * kCache[sl * stride + kvh * headDim + e];
+          for (let e = 0; e < headDim; ++e) d += q[qo + e] * kCache[cacheRow(sl, kvh) + e];
           return d / Math.sqrt(headDim);
         });
         const max = Math.max(...scores);
         const w = scores.map((x) => Math.exp(x - max));
         const sum = w.reduce((a, b) => a + b, 0);
         keys.forEach((sl, k) => {
-          for (let e = 0; e < headDim; ++e) out[qo + e] += (w[k] / sum) * vCache[sl * stride + kvh * headDim + e];
+          for (let e = 0; e < headDim; ++e) out[qo + e] += (w[k] / sum) * vCache[cacheRow(sl, kvh) + e];
         });
       }
     }
