@@ -4,7 +4,7 @@
 // the serving path, and the shm all-reduce latency (bench/allreduce.ts's runGroup). Prints a table and
 // writes bench/results/cpu.json.
 // Usage: npm run bench -- [--preset small | --model DIR] [--dtype bfloat16,float16] [--threads N]
-//        [--prompt 512] [--decode 128] [--rounds 3] [--skip-tp] [--skip-allreduce]
+//        [--prompt 512] [--decode 128] [--rounds 5] [--skip-tp] [--skip-allreduce]
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -29,7 +29,7 @@ const { values } = parseArgs({
     // Checkpoint dtypes compared head to head (a make-model variant per dtype; --model: its own).
     dtype: { type: 'string', default: 'bfloat16,float16' },
     // m2 and llama.cpp alternate this many times; medians are reported (shared, noisy machines).
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     'skip-tp': { type: 'boolean', default: false },
     'skip-allreduce': { type: 'boolean', default: false },
   },
