@@ -117,6 +117,9 @@ function medianFigures(runs: RunFigures[]): RunFigures {
 }
 
 const loadBefore = loadavg()[0];
+// First, on a quiet process: later the comparisons' sessions hold GBs of weights and the TP
+// replicas' exiting workers share the cores, and in-run p50s came out 3x the standalone ones.
+const allReduce = values['skip-allreduce'] ? null : await allReduceLatency();
 const bandwidth = { oneThread: bandwidthGBs(1), twoThreads: bandwidthGBs(2) };
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
 const lines: string[] = [`${'engine'.padEnd(28)} ${'prefill/s'.padStart(9)} ${'decode/s'.padStart(9)} ${'TTFT ms'.padStart(8)}  notes`];
@@ -157,9 +160,6 @@ for (const dir of modelDirs) {
     `${`  m2/llama.cpp ${precision}`.padEnd(28)} ${`${r.prefill}x`.padStart(9)} ${`${r.decode}x`.padStart(9)} ${`${r.ttft}x`.padStart(8)}  (TTFT: lower is better)`,
   );
 }
-// Before the TP replicas: their worker processes (a GB of weights each) are still exiting for a
-// while after a replica stops, and would share the cores with the latency measurement.
-const allReduce = values['skip-allreduce'] ? null : await allReduceLatency();
 const tp = values['skip-tp'] ? null : { tp1: await runM2Replica(modelDirs[0], 1, spec, warmup), tp2: await runM2Replica(modelDirs[0], 2, spec, warmup) };
 if (tp) {
   lines.push(row(`m2 replica TP=1 x${threads} threads`, tp.tp1), row('m2 replica TP=2 x1 thread', tp.tp2, `decode ${ratio(tp.tp2.decodeTokS, tp.tp1.decodeTokS)}x TP=1`));
