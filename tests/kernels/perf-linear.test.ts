@@ -10,8 +10,10 @@ import { linearProbe, measureReadBandwidth, type LinearProbeOptions } from '../.
 import type { TensorDtypeName } from '../../kernels/model.ts';
 
 const DTYPES: TensorDtypeName[] = ['f32', 'f16', 'bf16'];
-// rows not a multiple of the 4-row group, cols with 0, 5, 8 and 13 tail elements past 16-chunks.
-const SHAPES = [[37, 53], [64, 40], [5, 896], [33, 13], [130, 72]];
+// rows not a multiple of the 4-row group; cols with 21 (a zero-padded 16-step and 5 more), 8, 0
+// and 13 tail elements past the 32-element chunks; 300x896 spans several tasks, so a batch of 7
+// also runs the next-block prefetch of the passes after the first.
+const SHAPES = [[37, 53], [64, 40], [5, 896], [33, 13], [130, 72], [300, 896]];
 
 function checkLayoutsAgree(): void {
   for (const dtype of DTYPES) {
