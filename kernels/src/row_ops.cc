@@ -35,15 +35,19 @@ void rope_rotate(float* v, int heads, int half, const float* cos, const float* s
   }
 }
 
-// Eight lanes at a time, the last partial group masked: every element takes the same exp8
-// path, whatever n is.
+M2_AVX2 inline __m256 swiglu8(__m256 g, __m256 u) {
+  const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), exp8(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+  return _mm256_mul_ps(silu, u);
+}
+
+// Eight lanes at a time, the last partial group masked (masked stores are slow on AMD cores, so
+// only the tail uses them): every element takes the same exp8 path, whatever n is.
 M2_AVX2 void swiglu_row(const float* gate, const float* up, int n, float* out) {
-  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
-  for (int i = 0; i < n; i += 8) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, swiglu8(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+  if (i < n) {
     const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - i), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    const __m256 g = _mm256_maskload_ps(gate + i, keep), u = _mm256_maskload_ps(up + i, keep);
-    const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, g))));
-    _mm256_maskstore_ps(out + i, keep, _mm256_mul_ps(silu, u));
+    _mm256_maskstore_ps(out + i, keep, swiglu8(_mm256_maskload_ps(gate + i, keep), _mm256_maskload_ps(up + i, keep)));
   }
 }
 
