@@ -28,7 +28,7 @@ function figures(promptLen: number, decoded: number, ttftS: number, decodeS: num
   return { ttftS, prefillTokS: promptLen / ttftS, decodeTokS: decoded / decodeS, decodeStepMs };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (from: number): number => (performance.now() - from) / 1000;
 
 /** An engine with its model loaded, run on one prompt at a time (sessions interleave in rounds). */

@@ -17,7 +17,7 @@ import { exportGguf, type GgufFloatType } from '../worker/model/gguf-writer.ts';
 import { measureReadBandwidth } from '../kernels/perf-probe.ts';
 import { cpuFeatures } from '../kernels/cpu-features.ts';
 import { canPinRanks, runGroup, type Result as AllReduceResult } from './allreduce.ts';
-import { openLlamaCpp, openM2Native, runM2Replica, type EngineSession, type RunFigures, type RunSpec } from './cpu-engines.ts';
+import { median, openLlamaCpp, openM2Native, runM2Replica, type EngineSession, type RunFigures, type RunSpec } from './cpu-engines.ts';
 
 const { values } = parseArgs({
   options: {
@@ -105,13 +105,11 @@ async function alternate(a: EngineSession, b: EngineSession): Promise<{ runs: [R
   return { runs, bandwidth };
 }
 
-const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-
 /** Each figure's median over the runs. */
 function medianFigures(runs: RunFigures[]): RunFigures {
   const mid = (pick: (f: RunFigures) => number | undefined): number | undefined => {
-    const xs = runs.map(pick).filter((x): x is number => x !== undefined).sort((x, y) => x - y);
-    return xs.length ? xs[Math.floor(xs.length / 2)] : undefined;
+    const xs = runs.map(pick).filter((x): x is number => x !== undefined);
+    return xs.length ? median(xs) : undefined;
   };
   return { ttftS: mid((f) => f.ttftS) ?? 0, prefillTokS: mid((f) => f.prefillTokS) ?? 0, decodeTokS: mid((f) => f.decodeTokS) ?? 0, decodeStepMs: mid((f) => f.decodeStepMs) };
 }

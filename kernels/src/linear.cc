@@ -71,12 +71,9 @@ void pack_weights(const void* src, DType dtype, int rows, int cols, void* dst) {
 }
 
 void weight_row(const WeightMatrix& w, int row, float* out) {
+  if (!w.packed) throw std::invalid_argument("weight_row: the matrix must be packed");
   const size_t es = dtype_size(w.dtype);
   const int cols = w.cols;
-  if (!w.packed) {
-    for (int i = 0; i < cols; ++i) out[i] = load_as_f32(w.data, w.dtype, static_cast<size_t>(row) * cols + i);
-    return;
-  }
   const int chunks = cols / kPackChunk, tail = cols % kPackChunk, r = row % kPackRows;
   const auto* group = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(row / kPackRows) * kPackRows * cols * es;
   for (int c = 0; c < chunks; ++c) {
@@ -112,26 +109,29 @@ void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* j
     to_bf16_rows(x, ldx, M, jobs[0].w->cols, xbf16.data());
     xb = xbf16.data();
   }
-  const int nthreads = pool.size();
-  pool.run(first_task[njobs], [&](int task, int) {
+  // A task's job and its weight rows [n0, n1).
+  struct TaskRows {
+    int job, n0, n1;
+  };
+  auto rows_of = [&](int task) {
     int j = 0;
     while (task >= first_task[j + 1]) ++j;
+    const int n0 = (task - first_task[j]) * task_rows[j];
+    return TaskRows{j, n0, n0 + task_rows[j] < jobs[j].w->rows ? n0 + task_rows[j] : jobs[j].w->rows};
+  };
+  const int nthreads = pool.size();
+  pool.run(first_task[njobs], [&](int task, int) {
+    const auto [j, n0, n1] = rows_of(task);
     const LinearJob& job = jobs[j];
-    int n0 = (task - first_task[j]) * task_rows[j];
-    int n1 = n0 + task_rows[j] < job.w->rows ? n0 + task_rows[j] : job.w->rows;
     // With dynamic claiming, a thread's next task is most often this one plus the thread count.
     const char* pf = nullptr;
     size_t pf_bytes = 0;
-    const int ahead = task + nthreads;
-    if (M > 1 && ahead < first_task[njobs]) {
-      int ja = 0;
-      while (ahead >= first_task[ja + 1]) ++ja;
-      const WeightMatrix& wa = *jobs[ja].w;
-      const size_t rb = static_cast<size_t>(wa.cols) * dtype_size(wa.dtype);
-      const int a0 = (ahead - first_task[ja]) * task_rows[ja];
-      const int a1 = a0 + task_rows[ja] < wa.rows ? a0 + task_rows[ja] : wa.rows;
-      pf = static_cast<const char*>(wa.data) + a0 * rb;
-      pf_bytes = (a1 - a0) * rb;
+    if (M > 1 && task + nthreads < first_task[njobs]) {
+      const TaskRows next = rows_of(task + nthreads);
+      const WeightMatrix& wn = *jobs[next.job].w;
+      const size_t row_bytes = static_cast<size_t>(wn.cols) * dtype_size(wn.dtype);
+      pf = static_cast<const char*>(wn.data) + next.n0 * row_bytes;
+      pf_bytes = (next.n1 - next.n0) * row_bytes;
     }
     for (int m0 = 0; m0 < M; m0 += kRowsOfXPerPass) {
       int m1 = m0 + kRowsOfXPerPass < M ? m0 + kRowsOfXPerPass : M;

@@ -34,7 +34,7 @@ size_t packed_bytes(DType dtype, int rows, int cols);
 /// Writes row-major `src` into `dst` (packed_bytes long) in the packed layout.
 void pack_weights(const void* src, DType dtype, int rows, int cols, void* dst);
 
-/// Row `row` of w (either layout) widened to f32: the embedding lookup reads the tied lm_head's
+/// Row `row` of a packed w widened to f32: the embedding lookup reads the tied lm_head's
 /// packed table this way, so the vocab-sized matrix is stored once, in the layout the lm_head
 /// GEMV streams fastest.
 void weight_row(const WeightMatrix& w, int row, float* out);

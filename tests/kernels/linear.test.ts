@@ -108,24 +108,22 @@ test('linear: size mismatches are errors, not crashes', () => {
   assert.throws(() => kernelOps.linear(x, 2, new Uint8Array(32), 'int4' as 'f32', 2, 4, null, 1), /unsupported tensor dtype/);
 });
 
-test('linear: the AVX2 path passes these tests too (M2_KERNELS_MAX_ISA=avx2)', { skip: process.env.M2_KERNELS_MAX_ISA === 'avx2' }, () => {
+/** Runs this file again in a child with `extra` set: the kernel path is chosen once per process. */
+function passesWith(extra: Record<string, string>): void {
   const { NODE_TEST_CONTEXT: _parentRunner, ...env } = process.env;
   const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', fileURLToPath(import.meta.url)], {
-    env: { ...env, M2_KERNELS_MAX_ISA: 'avx2' },
+    env: { ...env, ...extra },
     encoding: 'utf8',
     timeout: 60_000,
   });
   assert.equal(run.status, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /# fail 0/);
+}
+
+test('linear: the AVX2 path passes these tests too (M2_KERNELS_MAX_ISA=avx2)', { skip: process.env.M2_KERNELS_MAX_ISA === 'avx2' }, () => {
+  passesWith({ M2_KERNELS_MAX_ISA: 'avx2' });
 });
 
 test('linear: bf16 weights pass these tests on the f32 path too (M2_KERNELS_BF16_DOT=0)', { skip: !bf16DotPath() }, () => {
-  const { NODE_TEST_CONTEXT: _parentRunner, ...env } = process.env;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', fileURLToPath(import.meta.url)], {
-    env: { ...env, M2_KERNELS_BF16_DOT: '0' },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  assert.equal(run.status, 0, run.stdout + run.stderr);
-  assert.match(run.stdout, /# fail 0/);
+  passesWith({ M2_KERNELS_BF16_DOT: '0' });
 });
