@@ -116,7 +116,7 @@ Napi::Value PagedAttention(const Napi::CallbackInfo& info) {
        "pagedAttention: caches must be [numBlocks, kvHeads, blockSize, headDim]");
   Napi::Array list = o.Get("sequences").As<Napi::Array>();
   std::vector<AttentionSequence> seqs;
-  int total = 0, longest = 0;
+  int total = 0;
   const size_t slots = static_cast<size_t>(g.num_blocks) * g.block_size;
   for (uint32_t i = 0; i < list.Length(); ++i) {
     Napi::Object s = list.Get(i).As<Napi::Object>();
@@ -139,14 +139,12 @@ Napi::Value PagedAttention(const Napi::CallbackInfo& info) {
     }
     seqs.push_back(a);
     total += a.count;
-    longest = a.context_len + a.count > longest ? a.context_len + a.count : longest;
   }
   need(env, total > 0 && q.ElementLength() == static_cast<size_t>(total) * q_heads * g.head_dim, "pagedAttention: q must be [tokens, qHeads * headDim]");
   ThreadPool pool(o.Get("threads").ToNumber().Int32Value() > 0 ? o.Get("threads").ToNumber().Int32Value() : 1);
-  std::vector<float> scratch(static_cast<size_t>(longest) * pool.size());
   auto out = Napi::Float32Array::New(env, q.ElementLength());
   paged_attention(pool, g, KvLayer{kc.Data(), vc.Data()}, q.Data(), q_heads, seqs.data(), static_cast<int>(seqs.size()), total,
-                  scratch.data(), longest, out.Data());
+                  out.Data());
   return out;
 }
 

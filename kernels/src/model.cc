@@ -39,8 +39,6 @@ Model::Model(const ModelShape& shape, const ModelLimits& limits, Collective* col
   up_.resize(gate_.size());
   cos_.resize(T * s.head_dim / 2);
   sin_.resize(cos_.size());
-  scores_stride_ = static_cast<size_t>(limits.max_model_len) + T;
-  scores_.resize(scores_stride_ * pool_.size());
   attn_seqs_.reserve(T);
   row_refs_.reserve(T);
   groups_.reserve(kLogitRows + 1);
@@ -135,7 +133,7 @@ void Model::layer(int l, const StepRequest& req) {
   const KvLayer kv = kv_layer(l);
   kv_store(kv_, kv, k_.data(), v_.data(), req.slots, T);
   paged_attention(pool_, kv_, kv, q_.data(), shape_.q_heads, attn_seqs_.data(), static_cast<int>(attn_seqs_.size()), T,
-                  scores_.data(), scores_stride_, attn_.data());
+                  attn_.data());
   const LinearJob o{&w.o, nullptr, h_.data(), H};
   linear(pool_, attn_.data(), qd, T, &o, 1);
   all_reduce(h_.data(), static_cast<size_t>(T) * H);

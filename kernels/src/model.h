@@ -26,7 +26,7 @@ struct ModelLimits {
   int max_tokens = 2048;  // rows per step
   int num_blocks = 0;
   int block_size = 16;
-  int max_model_len = 0;  // longest sequence (attention score scratch)
+  int max_model_len = 0;  // positions at or past it are refused
 };
 
 /// The checks of Model::validate for any backend with this shape and these limits (the CUDA
@@ -72,8 +72,7 @@ class Model {
   KvGeometry kv_;
   std::vector<float> kv_cache_;
   // Scratch sized for max_tokens rows.
-  std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_, cos_, sin_, scores_;
-  size_t scores_stride_;
+  std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_, cos_, sin_;
   std::vector<AttentionSequence> attn_seqs_;
   // Output rows are finished kLogitRows at a time: bounds the logits scratch at any batch.
   std::vector<float> out_rows_, logits_, gathered_;

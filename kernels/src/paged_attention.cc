@@ -97,12 +97,15 @@ M2_AVX2 float softmax_weights(float* scores, int n) {
   return hsum8(sum);
 }
 
-// out[c0 : c0 + 8 * NV] = sum_r weights[r] * V row r, accumulated in registers in row order; V
-// row r is at rows[r] + v_offset (the K row's place in the V cache).
+// out[c0 : c0 + 8 * NV] (+)= sum_r weights[r] * V row r, accumulated in registers in row order; V
+// row r is at rows[r] + v_offset (the K row's place in the V cache). `accumulate` continues the
+// sums of earlier rows stored in out: f32 stores and loads are exact, so a sum split over row
+// blocks is bit-identical to one pass.
 template <int NV>
-M2_AVX2 void weighted_rows(const float* weights, const float* const* rows, int n, ptrdiff_t v_offset, int c0, float* out) {
+M2_AVX2 void weighted_rows(const float* weights, const float* const* rows, int n, ptrdiff_t v_offset, int c0, bool accumulate,
+                           float* out) {
   __m256 acc[NV];
-  for (int j = 0; j < NV; ++j) acc[j] = _mm256_setzero_ps();
+  for (int j = 0; j < NV; ++j) acc[j] = accumulate ? _mm256_loadu_ps(out + c0 + 8 * j) : _mm256_setzero_ps();
   for (int r = 0; r < n; ++r) {
     const __m256 w = _mm256_broadcast_ss(weights + r);
     const float* v = rows[r] + v_offset + c0;
@@ -111,24 +114,33 @@ M2_AVX2 void weighted_rows(const float* weights, const float* const* rows, int n
   for (int j = 0; j < NV; ++j) _mm256_storeu_ps(out + c0 + 8 * j, acc[j]);
 }
 
-M2_AVX2 void weighted_sum(const float* weights, const float* const* rows, int n, int d, ptrdiff_t v_offset, float* out) {
+M2_AVX2 void weighted_sum(const float* weights, const float* const* rows, int n, int d, ptrdiff_t v_offset, bool accumulate,
+                          float* out) {
   int c0 = 0;
-  for (; c0 + 64 <= d; c0 += 64) weighted_rows<8>(weights, rows, n, v_offset, c0, out);
+  for (; c0 + 64 <= d; c0 += 64) weighted_rows<8>(weights, rows, n, v_offset, c0, accumulate, out);
   switch ((d - c0) / 8) {
-    case 7: weighted_rows<7>(weights, rows, n, v_offset, c0, out); break;
-    case 6: weighted_rows<6>(weights, rows, n, v_offset, c0, out); break;
-    case 5: weighted_rows<5>(weights, rows, n, v_offset, c0, out); break;
-    case 4: weighted_rows<4>(weights, rows, n, v_offset, c0, out); break;
-    case 3: weighted_rows<3>(weights, rows, n, v_offset, c0, out); break;
-    case 2: weighted_rows<2>(weights, rows, n, v_offset, c0, out); break;
-    case 1: weighted_rows<1>(weights, rows, n, v_offset, c0, out); break;
+    case 7: weighted_rows<7>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 6: weighted_rows<6>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 5: weighted_rows<5>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 4: weighted_rows<4>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 3: weighted_rows<3>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 2: weighted_rows<2>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 1: weighted_rows<1>(weights, rows, n, v_offset, c0, accumulate, out); break;
     default: break;
   }
   for (int e = d - d % 8; e < d; ++e) {
-    float s = 0.0f;
+    float s = accumulate ? out[e] : 0.0f;
     for (int r = 0; r < n; ++r) s = std::fma(weights[r], rows[r][v_offset + e], s);
     out[e] = s;
   }
+}
+
+// Keys per block of a GQA group pass: about 8 KB of K (then V) rows, a multiple of the eight
+// keys qk_scores takes at once, so each block stays in L1 while every query head of the group
+// reads it (one head at a time over the whole context streamed K and V from L2 once per head).
+int keys_per_block(int d) {
+  const int keys = 8192 / (static_cast<int>(sizeof(float)) * d) / 8 * 8;
+  return keys < 8 ? 8 : keys;
 }
 
 bool visible(const AttentionSequence& s, int i, int j) {
@@ -165,35 +177,44 @@ void kv_store(const KvGeometry& g, KvLayer layer, const float* k, const float* v
 }
 
 void paged_attention(ThreadPool& pool, const KvGeometry& g, KvLayer layer, const float* q, int q_heads,
-                     const AttentionSequence* seqs, int nseqs, int total_tokens, float* scratch,
-                     size_t scratch_stride, float* out) {
+                     const AttentionSequence* seqs, int nseqs, int total_tokens, float* out) {
   const int group = q_heads / g.kv_heads, d = g.head_dim;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const size_t row = static_cast<size_t>(q_heads) * d;
   const ptrdiff_t v_offset = layer.v - layer.k;
   // A task is one token's query heads of one kv head (all of them, or a part where that leaves
-  // too few tasks for the pool): the first head brings the K/V pages in from memory, the others
-  // of its group read them from cache. Tasks are in batch order; the sequence of a token is
+  // too few tasks for the pool), which walk the keys a block at a time so K and V come in from
+  // memory once per group, not once per head. Tasks are in batch order; the sequence of a token is
   // found by a walk over seqs, cheap next to the attention itself.
   const int wanted = 2 * pool.size(), units = total_tokens * g.kv_heads;
   const int parts = units >= wanted ? 1 : std::min(group, (wanted + units - 1) / units);
-  pool.run(units * parts, [&](int task, int thread) {
+  const int block = keys_per_block(d);
+  pool.run(units * parts, [&](int task, int) {
     // Grown once per pool thread to the longest context it meets: no per-step allocation after.
     thread_local std::vector<const float*> rows;
+    thread_local std::vector<float> scores, inv;
     const int part = task % parts, kv_head = (task / parts) % g.kv_heads, token = task / parts / g.kv_heads;
     int si = 0;
     while (si + 1 < nseqs && token >= seqs[si].start + seqs[si].count) ++si;
     const AttentionSequence& s = seqs[si];
     if (rows.size() < static_cast<size_t>(s.context_len + s.count)) rows.resize(s.context_len + s.count);
     const int n = key_rows(g, layer, s, token - s.start, kv_head, rows.data());
-    float* scores = scratch + static_cast<size_t>(thread) * scratch_stride;
-    for (int h = kv_head * group + part * group / parts; h < kv_head * group + (part + 1) * group / parts; ++h) {
-      const size_t at = static_cast<size_t>(token) * row + static_cast<size_t>(h) * d;
-      qk_scores(q + at, rows.data(), n, d, scale, scores);
-      const float inv = 1.0f / softmax_weights(scores, n);
-      weighted_sum(scores, rows.data(), n, d, v_offset, out + at);
-      for (int e = 0; e < d; ++e) out[at + e] *= inv;
+    const int h0 = kv_head * group + part * group / parts, h1 = kv_head * group + (part + 1) * group / parts;
+    if (scores.size() < static_cast<size_t>(h1 - h0) * n) scores.resize(static_cast<size_t>(h1 - h0) * n);
+    if (inv.size() < static_cast<size_t>(h1 - h0)) inv.resize(h1 - h0);
+    const size_t at0 = static_cast<size_t>(token) * row + static_cast<size_t>(h0) * d;
+    for (int r0 = 0; r0 < n; r0 += block) {
+      const int nb = n - r0 < block ? n - r0 : block;
+      for (int h = 0; h < h1 - h0; ++h) qk_scores(q + at0 + h * d, rows.data() + r0, nb, d, scale, scores.data() + h * n + r0);
     }
+    for (int h = 0; h < h1 - h0; ++h) inv[h] = 1.0f / softmax_weights(scores.data() + h * n, n);
+    for (int r0 = 0; r0 < n; r0 += block) {
+      const int nb = n - r0 < block ? n - r0 : block;
+      for (int h = 0; h < h1 - h0; ++h)
+        weighted_sum(scores.data() + h * n + r0, rows.data() + r0, nb, d, v_offset, r0 > 0, out + at0 + h * d);
+    }
+    for (int h = 0; h < h1 - h0; ++h)
+      for (int e = 0; e < d; ++e) out[at0 + h * d + e] *= inv[h];
   });
 }
 

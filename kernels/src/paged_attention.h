@@ -51,10 +51,8 @@ void kv_store(const KvGeometry& g, KvLayer layer, const float* k, const float* v
               int tokens);
 
 /// out[t, h * head_dim:] = softmax(q_h . K^T * scale) V for every token and query head; GQA maps
-/// query head h to kv head h / (q_heads / kv_heads). scratch: per-thread score buffers of
-/// scratch_stride floats (>= the longest context plus the step's tokens of one sequence).
+/// query head h to kv head h / (q_heads / kv_heads).
 void paged_attention(ThreadPool& pool, const KvGeometry& g, KvLayer layer, const float* q, int q_heads,
-                     const AttentionSequence* seqs, int nseqs, int total_tokens, float* scratch,
-                     size_t scratch_stride, float* out);
+                     const AttentionSequence* seqs, int nseqs, int total_tokens, float* out);
 
 }  // namespace m2
