@@ -1,9 +1,11 @@
 // Prefill and decode throughput of the native forward pass at TP = 1 on a make-model preset
 // (default `small`, the Qwen2.5-0.5B shape in bf16), for each thread count: one prompt of
 // --prompt tokens in one step (prefill tok/s), then --decode single-token steps (decode tok/s,
-// from the median step). Also prints the weight bytes one decoded token reads.
+// from the median step). Also prints the weight bytes one decoded token reads. `--batch N` runs N
+// such sequences together (N prompts in one step, then N-token decode steps): the engine-free
+// view of what bench:serve's N-stream level asks of the forward pass.
 // Usage: node --import tsx bench/forward-step.ts [--preset small] [--dtype bfloat16|float16|float32]
-//        [--threads 1,2] [--prompt 256] [--decode 32]
+//        [--threads 1,2] [--prompt 256] [--decode 32] [--batch 1]
 import { parseArgs } from 'node:util';
 import { makeModel } from '../worker/model/make-model.ts';
 import { isPresetName } from '../worker/model/presets.ts';
@@ -19,11 +21,13 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1,2' },
     prompt: { type: 'string', default: '256' },
     decode: { type: 'string', default: '32' },
+    batch: { type: 'string', default: '1' },
   },
 });
 if (!isPresetName(values.preset)) throw new Error(`unknown preset ${values.preset}`);
-const promptLen = Number(values.prompt), decodeSteps = Number(values.decode);
-const blockSize = 16, numBlocks = Math.ceil((promptLen + decodeSteps) / blockSize) + 1;
+const promptLen = Number(values.prompt), decodeSteps = Number(values.decode), batch = Number(values.batch);
+if (!Number.isSafeInteger(batch) || batch < 1) throw new Error(`--batch must be a positive integer, got ${values.batch}`);
+const blockSize = 16, numBlocks = batch * (Math.ceil((promptLen + decodeSteps) / blockSize) + 1);
 if (values.dtype !== undefined && !isFloatDtypeName(values.dtype)) throw new Error(`unknown dtype ${values.dtype}`);
 const dir = makeModel({ preset: values.preset, dtype: values.dtype });
 
@@ -34,36 +38,41 @@ function median(xs: number[]): number {
 
 async function measure(model: NativeModel): Promise<{ prefillTokS: number; decodeTokS: number; decodeMs: number }> {
   const blocks = new KvBlockAllocator(numBlocks, blockSize);
-  const table: number[] = [];
-  blocks.ensure(table, promptLen + decodeSteps);
-  const blockTable = Int32Array.from(table);
-  const prompt = Int32Array.from({ length: promptLen }, (_, i) => (i * 7919) % 150000);
-  const step = (from: number, tokens: Int32Array) =>
-    runStep(model, {
-      tokens,
-      positions: Int32Array.from(tokens, (_, j) => from + j),
-      slotMapping: Int32Array.from(tokens, (_, j) => blocks.slotOf(table, from + j)),
-      sequences: [{ id: 1, numTokens: tokens.length, blockTable, outputRows: Int32Array.of(tokens.length - 1) }],
+  const seqs = Array.from({ length: batch }, (_, s) => {
+    const table: number[] = [];
+    blocks.ensure(table, promptLen + decodeSteps);
+    return { id: s + 1, table, blockTable: Int32Array.from(table) };
+  });
+  // Per sequence, the tokens it feeds this step from position `from`.
+  const step = (from: number, tokens: Int32Array[]) => {
+    const all = tokens.flatMap((t) => [...t]);
+    return runStep(model, {
+      tokens: Int32Array.from(all),
+      positions: Int32Array.from(tokens.flatMap((t) => Array.from(t, (_, j) => from + j))),
+      slotMapping: Int32Array.from(seqs.flatMap((s, i) => Array.from(tokens[i], (_, j) => blocks.slotOf(s.table, from + j)))),
+      sequences: seqs.map((s, i) => ({ id: s.id, numTokens: tokens[i].length, blockTable: s.blockTable, outputRows: Int32Array.of(tokens[i].length - 1) })),
     });
-  const prefill = await step(0, prompt);
-  let next = prefill.ids[0];
+  };
+  const prompts = seqs.map((_, s) => Int32Array.from({ length: promptLen }, (_, i) => (i * 7919 + s * 104729) % 150000));
+  const prefill = await step(0, prompts);
+  let next = [...prefill.ids];
   const decodeNs: number[] = [];
   for (let i = 0; i < decodeSteps; ++i) {
-    const r = await step(promptLen + i, Int32Array.of(next));
+    const r = await step(promptLen + i, next.map((id) => Int32Array.of(id)));
     decodeNs.push(r.forwardNs);
-    next = r.ids[0];
+    next = [...r.ids];
   }
-  model.releaseSequence(1);
+  for (const s of seqs) model.releaseSequence(s.id);
   const decodeMs = median(decodeNs) / 1e6;
-  return { prefillTokS: promptLen / (prefill.forwardNs / 1e9), decodeTokS: 1000 / decodeMs, decodeMs };
+  return { prefillTokS: (batch * promptLen) / (prefill.forwardNs / 1e9), decodeTokS: (batch * 1000) / decodeMs, decodeMs };
 }
 
 for (const threads of values.threads.split(',').map(Number)) {
-  const { model } = loadShard(dir, { limits: { threads, maxTokens: promptLen, numBlocks, blockSize, maxModelLen: promptLen + decodeSteps } });
+  const { model } = loadShard(dir, { limits: { threads, maxTokens: batch * promptLen, numBlocks, blockSize, maxModelLen: promptLen + decodeSteps } });
   await measure(model); // warm-up: page in the weights
   const r = await measure(model);
   console.log(JSON.stringify({
-    preset: values.preset, dtype: values.dtype ?? 'preset', threads, promptTokens: promptLen,
+    preset: values.preset, dtype: values.dtype ?? 'preset', threads, batch, promptTokens: promptLen,
     prefillTokS: +r.prefillTokS.toFixed(1), decodeTokS: +r.decodeTokS.toFixed(2), decodeStepMs: +r.decodeMs.toFixed(2),
     weightBytesPerToken: model.weightBytesPerToken(),
   }));
