@@ -31,6 +31,8 @@ export class CoordinatorBackend {
   private readonly client: CoordinatorServiceClient;
   private stats: StatsResponse__Output | undefined;
   private statsAt = 0;
+  /** inFlight when the latest Stats answer arrived: the part of its count that was ours. */
+  private inFlightAtStats = 0;
   private pollTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Set when a call failed with UNAVAILABLE; cleared by the next successful Stats. */
@@ -63,6 +65,7 @@ export class CoordinatorBackend {
         if (!err && res) {
           this.stats = res;
           this.statsAt = Date.now();
+          this.inFlightAtStats = this.inFlight;
           this.failedSinceStats = false;
         }
         resolve();
@@ -81,10 +84,14 @@ export class CoordinatorBackend {
     return this.stats;
   }
 
-  /** Requests running or queued on the replica, or at least those this router sent it. */
+  /**
+   * Requests running or queued on the replica: this router's own, known now, plus the others'
+   * (other routers') as of the latest Stats. A Stats answer is up to a poll interval old, and
+   * counting its requests of ours that have since ended made an idle replica look busy.
+   */
   get load(): number {
     const reported = this.stats ? this.stats.numRunning + this.stats.numWaiting : 0;
-    return Math.max(reported, this.inFlight);
+    return Math.max(0, reported - this.inFlightAtStats) + this.inFlight;
   }
 
   /** Takes the replica out of rotation until its next successful Stats poll. */

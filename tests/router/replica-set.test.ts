@@ -1,9 +1,10 @@
 // Replica choice with several fake coordinators: only ready replicas get traffic, the least loaded
 // wins (ties alternate), a replica that is unreachable before anything streamed is skipped for
-// another, and the choice sees the session id and prompt (the seam for affinity and prefix routing).
+// another, the choice sees the session id and prompt (the seam for affinity and prefix routing),
+// and a replica's load drops as soon as this router's requests end, not a Stats poll later.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { CoordinatorBackend } from '../../router/coordinator-backend.ts';
+import { CoordinatorBackend, DEFAULT_BACKEND_TIMEOUTS } from '../../router/coordinator-backend.ts';
 import { LeastLoadPolicy, type ReplicaPolicy, type RoutingRequest } from '../../router/replica-set.ts';
 import { startRouter } from '../../router/router.ts';
 import { FakeCoordinator } from './fake-coordinator.ts';
@@ -94,5 +95,37 @@ test('a policy sees the session id and prompt ids of each request', async () => 
   } finally {
     await router.shutdown(1000);
     fake.close();
+  }
+});
+
+test('load: this router\'s requests count as they start and end; the others\' as of the latest Stats', async () => {
+  const fake = await FakeCoordinator.start(tinyTokenizer());
+  // Polls far apart: every change below between polls comes from this router's own count.
+  const backend = new CoordinatorBackend(fake.address, { ...DEFAULT_BACKEND_TIMEOUTS, statsIntervalMs: 60_000 });
+  try {
+    backend.inFlight = 1;
+    fake.stats = { ...fake.stats, numRunning: 1 }; // our own request, as the replica reports it
+    await backend.start();
+    assert.equal(backend.load, 1);
+    backend.inFlight = 0; // it ended: the replica is idle although the last Stats said 1
+    assert.equal(backend.load, 0);
+    backend.inFlight = 2;
+    assert.equal(backend.load, 2);
+  } finally {
+    backend.close();
+    fake.close();
+  }
+  const shared = await FakeCoordinator.start(tinyTokenizer());
+  const other = new CoordinatorBackend(shared.address, { ...DEFAULT_BACKEND_TIMEOUTS, statsIntervalMs: 60_000 });
+  try {
+    other.inFlight = 1;
+    shared.stats = { ...shared.stats, numRunning: 3, numWaiting: 1 }; // 3 of them another router's
+    await other.start();
+    assert.equal(other.load, 4);
+    other.inFlight = 0;
+    assert.equal(other.load, 3);
+  } finally {
+    other.close();
+    shared.close();
   }
 });
