@@ -1,7 +1,8 @@
 // The coordinator's handle on one tensor-parallel group: a gRPC client per rank, Load on all
-// ranks at once (they join one collective), and every Step fanned out to all ranks with a
-// deadline. Rank 0's response carries the sampled tokens. One failed rank fails the group:
-// its collectives are broken, so no later step could be trusted.
+// ranks at once (they join one collective), and every step fanned out to all ranks with a
+// deadline, over each rank's long-lived StepStream. Rank 0's response carries the sampled
+// tokens. One failed rank fails the group: its collectives are broken, so no later step could
+// be trusted.
 import * as grpc from '@grpc/grpc-js';
 import { loadWorkerProto } from '../../proto/load.ts';
 import type { WorkerServiceClient } from '../../proto/gen/m2/v1/WorkerService.ts';
@@ -11,6 +12,7 @@ import type { ShardInfoResponse__Output } from '../../proto/gen/m2/v1/ShardInfoR
 import type { StepRequest } from '../../proto/gen/m2/v1/StepRequest.ts';
 import type { StepResponse__Output } from '../../proto/gen/m2/v1/StepResponse.ts';
 import type { HealthResponse__Output } from '../../proto/gen/m2/v1/HealthResponse.ts';
+import { StepChannel } from './step-channel.ts';
 
 export class WorkerGroupError extends Error {
   override readonly name = 'WorkerGroupError';
@@ -40,6 +42,7 @@ function call<Res>(timeoutMs: number, invoke: (meta: grpc.Metadata, opts: grpc.C
 
 export class WorkerGroup {
   private readonly clients: WorkerServiceClient[];
+  private readonly stepChannels: StepChannel[];
   private failure: WorkerGroupError | null = null;
   private shards: ShardInfoResponse__Output[] = [];
   /** Steps and probes run one at a time: ranks must meet in their collectives in the same order. */
@@ -48,6 +51,7 @@ export class WorkerGroup {
   constructor(private readonly opts: WorkerGroupOptions) {
     const proto = loadWorkerProto();
     this.clients = opts.addresses.map((addr) => new proto.m2.v1.WorkerService(addr, grpc.credentials.createInsecure()));
+    this.stepChannels = this.clients.map((c) => new StepChannel(c, opts.stepTimeoutMs));
   }
 
   get tpSize(): number {
@@ -112,7 +116,7 @@ export class WorkerGroup {
   /** Sends the step to every rank; returns rank 0's response with the slowest rank's timings. */
   async step(req: StepRequest): Promise<StepResponse__Output> {
     const responses = await this.exclusive(() =>
-      this.all('Step', (c) => call<StepResponse__Output>(this.opts.stepTimeoutMs, (m, o, cb) => c.Step(req, m, o, cb))),
+      this.all('Step', (_, rank) => this.stepChannels[rank].step(req)),
     );
     const rank0 = responses[0];
     for (const r of responses) {
@@ -138,6 +142,7 @@ export class WorkerGroup {
   }
 
   close(): void {
+    for (const s of this.stepChannels) s.close();
     for (const c of this.clients) c.close();
   }
 }

@@ -3,6 +3,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadWorkerProto } from '../../proto/load.ts';
 import type { WorkerServiceHandlers } from '../../proto/gen/m2/v1/WorkerService.ts';
+import type { StepRequest__Output } from '../../proto/gen/m2/v1/StepRequest.ts';
+import type { StepResponse } from '../../proto/gen/m2/v1/StepResponse.ts';
 import type { WorkerMetrics } from '../../coordinator/metrics/worker-metrics.ts';
 import { WorkerState, WorkerStateError } from './worker-state.ts';
 
@@ -28,20 +30,45 @@ function unary<Req, Res>(body: (req: Req) => Res | Promise<Res>): grpc.handleUna
   };
 }
 
+/**
+ * Runs the stream's steps in arrival order and answers each in turn; the first failure ends the
+ * stream with its status (the group is broken then: the coordinator stops stepping it).
+ */
+function orderedStream<Req, Res>(body: (req: Req) => Promise<Res>): grpc.handleBidiStreamingCall<Req, Res> {
+  return (call) => {
+    let queue = Promise.resolve();
+    let failed = false;
+    call.on('data', (req: Req) => {
+      queue = queue.then(async () => {
+        if (failed || call.cancelled) return;
+        try {
+          call.write(await body(req));
+        } catch (err) {
+          failed = true;
+          call.emit('error', toServiceError(err));
+        }
+      });
+    });
+    call.on('end', () => void queue.then(() => !failed && call.end()));
+  };
+}
+
 export function workerServiceHandlers(state: WorkerState, metrics?: WorkerMetrics): WorkerServiceHandlers {
+  const step = async (req: StepRequest__Output): Promise<StepResponse> => {
+    try {
+      const response = await state.step(req);
+      metrics?.observeStep(response.timings);
+      return response;
+    } catch (err) {
+      metrics?.stepFailed();
+      throw err;
+    }
+  };
   return {
     Load: unary((req) => state.load(req)),
     ShardInfo: unary(() => state.shardInfo()),
-    Step: unary(async (req) => {
-      try {
-        const response = await state.step(req);
-        metrics?.observeStep(response.timings);
-        return response;
-      } catch (err) {
-        metrics?.stepFailed();
-        throw err;
-      }
-    }),
+    Step: unary(step),
+    StepStream: orderedStream(step),
     ReleaseSequences: unary(async (req) => {
       await state.release(req.seqIds);
       return {};
