@@ -29,7 +29,7 @@ export class StepChannel {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Rejects with the rank's status (as a unary Step would), or DEADLINE_EXCEEDED. */
+  /** Rejects with the status the rank ended the stream with, or DEADLINE_EXCEEDED. */
   step(request: StepRequest): Promise<StepResponse__Output> {
     if (this.pending) return Promise.reject(serviceError(grpc.status.FAILED_PRECONDITION, 'a step is already in flight on this rank'));
     const call = this.call ?? this.open();

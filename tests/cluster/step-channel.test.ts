@@ -1,6 +1,6 @@
 // The coordinator's StepStream client (StepChannel) against an in-process WorkerService whose
 // answers a test scripts: steps share one call and are answered in order; a rank's error status
-// reaches the step like a unary Step's would and the next step opens a new call; a step nobody
+// fails that step with its code and details and the next step opens a new call; a step nobody
 // answers fails with DEADLINE_EXCEEDED and a late answer is never taken for the next step's;
 // closing fails the step in flight.
 import assert from 'node:assert/strict';

@@ -67,7 +67,6 @@ export function workerServiceHandlers(state: WorkerState, metrics?: WorkerMetric
   return {
     Load: unary((req) => state.load(req)),
     ShardInfo: unary(() => state.shardInfo()),
-    Step: unary(step),
     StepStream: orderedStream(step),
     ReleaseSequences: unary(async (req) => {
       await state.release(req.seqIds);

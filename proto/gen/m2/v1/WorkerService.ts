@@ -104,33 +104,18 @@ export interface WorkerServiceClient extends grpc.Client {
   shardInfo(argument: _m2_v1_ShardInfoRequest, callback: grpc.requestCallback<_m2_v1_ShardInfoResponse__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Runs one forward step over a flat batch of tokens (prefill, decode, chunked prefill and
-   * speculative verification are all this call).
-   */
-  Step(argument: _m2_v1_StepRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_m2_v1_StepResponse__Output>): grpc.ClientUnaryCall;
-  Step(argument: _m2_v1_StepRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_m2_v1_StepResponse__Output>): grpc.ClientUnaryCall;
-  Step(argument: _m2_v1_StepRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_m2_v1_StepResponse__Output>): grpc.ClientUnaryCall;
-  Step(argument: _m2_v1_StepRequest, callback: grpc.requestCallback<_m2_v1_StepResponse__Output>): grpc.ClientUnaryCall;
-  /**
-   * Runs one forward step over a flat batch of tokens (prefill, decode, chunked prefill and
-   * speculative verification are all this call).
-   */
-  step(argument: _m2_v1_StepRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_m2_v1_StepResponse__Output>): grpc.ClientUnaryCall;
-  step(argument: _m2_v1_StepRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_m2_v1_StepResponse__Output>): grpc.ClientUnaryCall;
-  step(argument: _m2_v1_StepRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_m2_v1_StepResponse__Output>): grpc.ClientUnaryCall;
-  step(argument: _m2_v1_StepRequest, callback: grpc.requestCallback<_m2_v1_StepResponse__Output>): grpc.ClientUnaryCall;
-  
-  /**
-   * The coordinator's hot path: the same steps over one long-lived stream, answered in order,
-   * which saves a unary call's per-call setup (about 0.5 ms a step in grpc-js). A failed step
-   * ends the stream with the status Step would have returned.
+   * Runs forward steps, each over a flat batch of tokens (prefill, decode, chunked prefill and
+   * speculative verification are all a step), answered in order on one long-lived stream: a
+   * unary call per step cost about 0.5 ms more of grpc-js call setup. A failed step ends the
+   * stream with its status (INVALID_ARGUMENT, FAILED_PRECONDITION, INTERNAL).
    */
   StepStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_m2_v1_StepRequest, _m2_v1_StepResponse__Output>;
   StepStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<_m2_v1_StepRequest, _m2_v1_StepResponse__Output>;
   /**
-   * The coordinator's hot path: the same steps over one long-lived stream, answered in order,
-   * which saves a unary call's per-call setup (about 0.5 ms a step in grpc-js). A failed step
-   * ends the stream with the status Step would have returned.
+   * Runs forward steps, each over a flat batch of tokens (prefill, decode, chunked prefill and
+   * speculative verification are all a step), answered in order on one long-lived stream: a
+   * unary call per step cost about 0.5 ms more of grpc-js call setup. A failed step ends the
+   * stream with its status (INVALID_ARGUMENT, FAILED_PRECONDITION, INTERNAL).
    */
   stepStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_m2_v1_StepRequest, _m2_v1_StepResponse__Output>;
   stepStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<_m2_v1_StepRequest, _m2_v1_StepResponse__Output>;
@@ -174,15 +159,10 @@ export interface WorkerServiceHandlers extends grpc.UntypedServiceImplementation
   ShardInfo: grpc.handleUnaryCall<_m2_v1_ShardInfoRequest__Output, _m2_v1_ShardInfoResponse>;
   
   /**
-   * Runs one forward step over a flat batch of tokens (prefill, decode, chunked prefill and
-   * speculative verification are all this call).
-   */
-  Step: grpc.handleUnaryCall<_m2_v1_StepRequest__Output, _m2_v1_StepResponse>;
-  
-  /**
-   * The coordinator's hot path: the same steps over one long-lived stream, answered in order,
-   * which saves a unary call's per-call setup (about 0.5 ms a step in grpc-js). A failed step
-   * ends the stream with the status Step would have returned.
+   * Runs forward steps, each over a flat batch of tokens (prefill, decode, chunked prefill and
+   * speculative verification are all a step), answered in order on one long-lived stream: a
+   * unary call per step cost about 0.5 ms more of grpc-js call setup. A failed step ends the
+   * stream with its status (INVALID_ARGUMENT, FAILED_PRECONDITION, INTERNAL).
    */
   StepStream: grpc.handleBidiStreamingCall<_m2_v1_StepRequest__Output, _m2_v1_StepResponse>;
   
@@ -194,6 +174,5 @@ export interface WorkerServiceDefinition extends grpc.ServiceDefinition {
   ProbeStep: MethodDefinition<_m2_v1_ProbeStepRequest, _m2_v1_ProbeStepResponse, _m2_v1_ProbeStepRequest__Output, _m2_v1_ProbeStepResponse__Output>
   ReleaseSequences: MethodDefinition<_m2_v1_ReleaseSequencesRequest, _m2_v1_ReleaseSequencesResponse, _m2_v1_ReleaseSequencesRequest__Output, _m2_v1_ReleaseSequencesResponse__Output>
   ShardInfo: MethodDefinition<_m2_v1_ShardInfoRequest, _m2_v1_ShardInfoResponse, _m2_v1_ShardInfoRequest__Output, _m2_v1_ShardInfoResponse__Output>
-  Step: MethodDefinition<_m2_v1_StepRequest, _m2_v1_StepResponse, _m2_v1_StepRequest__Output, _m2_v1_StepResponse__Output>
   StepStream: MethodDefinition<_m2_v1_StepRequest, _m2_v1_StepResponse, _m2_v1_StepRequest__Output, _m2_v1_StepResponse__Output>
 }
