@@ -98,34 +98,33 @@ test('a policy sees the session id and prompt ids of each request', async () => 
   }
 });
 
-test('load: this router\'s requests count as they start and end; the others\' as of the latest Stats', async () => {
+/** A backend polling a fake that reports `running` requests while this router has `ours` open. */
+async function backendAfterPoll(running: number, ours: number, check: (backend: CoordinatorBackend) => void): Promise<void> {
   const fake = await FakeCoordinator.start(tinyTokenizer());
-  // Polls far apart: every change below between polls comes from this router's own count.
+  // Polls far apart: every change after the first comes from this router's own count.
   const backend = new CoordinatorBackend(fake.address, { ...DEFAULT_BACKEND_TIMEOUTS, statsIntervalMs: 60_000 });
   try {
-    backend.inFlight = 1;
-    fake.stats = { ...fake.stats, numRunning: 1 }; // our own request, as the replica reports it
+    fake.stats = { ...fake.stats, numRunning: running };
+    backend.inFlight = ours;
     await backend.start();
-    assert.equal(backend.load, 1);
-    backend.inFlight = 0; // it ended: the replica is idle although the last Stats said 1
-    assert.equal(backend.load, 0);
-    backend.inFlight = 2;
-    assert.equal(backend.load, 2);
+    check(backend);
   } finally {
     backend.close();
     fake.close();
   }
-  const shared = await FakeCoordinator.start(tinyTokenizer());
-  const other = new CoordinatorBackend(shared.address, { ...DEFAULT_BACKEND_TIMEOUTS, statsIntervalMs: 60_000 });
-  try {
-    other.inFlight = 1;
-    shared.stats = { ...shared.stats, numRunning: 3, numWaiting: 1 }; // 3 of them another router's
-    await other.start();
-    assert.equal(other.load, 4);
-    other.inFlight = 0;
-    assert.equal(other.load, 3);
-  } finally {
-    other.close();
-    shared.close();
-  }
+}
+
+test('load: this router\'s requests count as they start and end; the others\' as of the latest Stats', async () => {
+  await backendAfterPoll(1, 1, (backend) => {
+    assert.equal(backend.load, 1);
+    backend.inFlight = 0; // our request ended: the replica is idle although the last Stats said 1
+    assert.equal(backend.load, 0);
+    backend.inFlight = 2;
+    assert.equal(backend.load, 2);
+  });
+  await backendAfterPoll(4, 1, (backend) => {
+    assert.equal(backend.load, 4); // 3 of them another router's
+    backend.inFlight = 0;
+    assert.equal(backend.load, 3);
+  });
 });
