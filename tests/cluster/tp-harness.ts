@@ -14,7 +14,11 @@ export function newTag(): string {
   return `tp-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Pids of live (non-zombie) processes whose environment carries `tag`, this process excluded. */
+/**
+ * Pids of live (non-zombie) `m2` processes whose environment carries `tag`, this process
+ * excluded. Helpers they start also inherit the tag and are not counted: on a cold transform
+ * cache tsx runs an esbuild service in each process, which ends when its parent does.
+ */
 export function processesTagged(tag: string): number[] {
   const needle = `${TAG_VAR}=${tag}`;
   const found: number[] = [];
@@ -22,6 +26,7 @@ export function processesTagged(tag: string): number[] {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(needle)) continue;
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'latin1').split('\0').includes(M2_BIN)) continue;
       if (/^State:\s+Z/m.test(readFileSync(`/proc/${entry}/status`, 'latin1'))) continue;
       found.push(Number(entry));
     } catch {
