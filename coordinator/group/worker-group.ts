@@ -47,6 +47,7 @@ export class WorkerGroup {
   private shards: ShardInfoResponse__Output[] = [];
   /** Steps and probes run one at a time: ranks must meet in their collectives in the same order. */
   private collectiveQueue: Promise<unknown> = Promise.resolve();
+  private stepsInFlight = 0;
 
   constructor(private readonly opts: WorkerGroupOptions) {
     const proto = loadWorkerProto();
@@ -113,11 +114,20 @@ export class WorkerGroup {
     return run;
   }
 
+  /** A step is queued or running: its answer (or failure) will say whether the ranks are alive. */
+  get stepping(): boolean {
+    return this.stepsInFlight > 0;
+  }
+
   /** Sends the step to every rank; returns rank 0's response with the slowest rank's timings. */
   async step(req: StepRequest): Promise<StepResponse__Output> {
-    const responses = await this.exclusive(() =>
-      this.all('Step', (_, rank) => this.stepChannels[rank].step(req)),
-    );
+    this.stepsInFlight++;
+    let responses: StepResponse__Output[];
+    try {
+      responses = await this.exclusive(() => this.all('Step', (_, rank) => this.stepChannels[rank].step(req)));
+    } finally {
+      this.stepsInFlight--;
+    }
     const rank0 = responses[0];
     for (const r of responses) {
       if (!r.timings || !rank0.timings) continue;

@@ -3,7 +3,9 @@
 // Health (loaded, no step error), the group has not failed, and a step or a probe step (a real
 // forward pass through every rank's collectives) succeeded within the freshness window. While
 // idle, a probe runs every interval so a hung or dead rank turns the replica unready within
-// about `freshMs`, not at the next user request.
+// about `freshMs`, not at the next user request. No probe is queued behind a running step (a
+// long prefill): the step's own answer tells the same, and the probe would only delay the next
+// step by a forward pass.
 import type { WorkerGroup } from '../group/worker-group.ts';
 
 export interface ReadinessOptions {
@@ -26,6 +28,9 @@ export interface ReadinessState {
   msSinceLastSuccess: number | null;
 }
 
+/** What readiness needs of the group. */
+export type ProbedGroup = Pick<WorkerGroup, 'error' | 'stepping' | 'probe' | 'health'>;
+
 export class GroupReadiness {
   private lastProbeOk: number | null = null;
   private healthProblem = 'no Health answer yet';
@@ -34,7 +39,7 @@ export class GroupReadiness {
   private stopped = false;
 
   constructor(
-    private readonly group: WorkerGroup,
+    private readonly group: ProbedGroup,
     /** Date.now() of the engine's last successful step, null before the first. */
     private readonly lastStepTime: () => number | null,
     private readonly opts: ReadinessOptions = DEFAULT_READINESS,
@@ -66,7 +71,7 @@ export class GroupReadiness {
   private async tick(): Promise<void> {
     if (this.stopped || this.group.error) return;
     const lastSuccess = Math.max(this.lastStepTime() ?? 0, this.lastProbeOk ?? 0);
-    if (!this.probing && Date.now() - lastSuccess >= this.opts.intervalMs) void this.probe();
+    if (!this.probing && !this.group.stepping && Date.now() - lastSuccess >= this.opts.intervalMs) void this.probe();
     await this.checkHealth();
     if (this.stopped || this.group.error) return;
     this.timer = setTimeout(() => void this.tick(), this.opts.intervalMs);
