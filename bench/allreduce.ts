@@ -11,6 +11,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { quantile } from './stats.ts';
 import { Communicator, type CommunicatorOptions } from '../kernels/collective.ts';
 
 interface RankJob extends CommunicatorOptions {
@@ -31,7 +32,7 @@ export interface Result {
 
 const thisFile = fileURLToPath(import.meta.url);
 
-/** Rank body: times each call; rank 0 prints the sorted latencies in ns as one JSON line. */
+/** Rank body: times each call; rank 0 prints its latencies in ns as one JSON line. */
 function runRank(job: RankJob): void {
   const comm = new Communicator(job);
   const data = new Float32Array(job.count).fill(1);
@@ -45,7 +46,7 @@ function runRank(job: RankJob): void {
   }
   comm.barrier();
   comm.close();
-  if (job.rank === 0) process.stdout.write(`${JSON.stringify(Array.from(ns.sort()))}\n`);
+  if (job.rank === 0) process.stdout.write(`${JSON.stringify(Array.from(ns))}\n`);
 }
 
 async function freePort(): Promise<number> {
@@ -76,11 +77,10 @@ export async function runGroup(kind: 'shm' | 'tcp', ranks: number, count: number
       );
     }),
   );
-  const sorted = JSON.parse(outputs[0]) as number[];
-  const pct = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] / 1000;
-  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length / 1000;
+  const ns = JSON.parse(outputs[0]) as number[];
+  const mean = ns.reduce((a, b) => a + b, 0) / ns.length / 1000;
   const round = (x: number): number => Math.round(x * 100) / 100;
-  return { kind, ranks, floats: count, pinned: pin, iterations, p50_us: round(pct(50)), p99_us: round(pct(99)), mean_us: round(mean) };
+  return { kind, ranks, floats: count, pinned: pin, iterations, p50_us: round(quantile(ns, 0.5) / 1000), p99_us: round(quantile(ns, 0.99) / 1000), mean_us: round(mean) };
 }
 
 async function main(): Promise<void> {

@@ -8,6 +8,7 @@ import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { loadShard } from '../worker/shard/load-shard.ts';
 import { KvBlockAllocator } from '../worker/shard/kv-block-allocator.ts';
 import { runStep } from '../kernels/model.ts';
+import { median } from './stats.ts';
 import { Replica } from '../coordinator/runtime/replica.ts';
 
 export interface RunFigures {
@@ -28,7 +29,6 @@ function figures(promptLen: number, decoded: number, ttftS: number, decodeS: num
   return { ttftS, prefillTokS: promptLen / ttftS, decodeTokS: decoded / decodeS, decodeStepMs };
 }
 
-export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (from: number): number => (performance.now() - from) / 1000;
 
 /** An engine with its model loaded, run on one prompt at a time (sessions interleave in rounds). */

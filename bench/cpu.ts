@@ -17,7 +17,8 @@ import { exportGguf, type GgufFloatType } from '../worker/model/gguf-writer.ts';
 import { measureReadBandwidth } from '../kernels/perf-probe.ts';
 import { cpuFeatures } from '../kernels/cpu-features.ts';
 import { canPinRanks, runGroup, type Result as AllReduceResult } from './allreduce.ts';
-import { median, openLlamaCpp, openM2Native, runM2Replica, type EngineSession, type RunFigures, type RunSpec } from './cpu-engines.ts';
+import { median } from './stats.ts';
+import { openLlamaCpp, openM2Native, runM2Replica, type EngineSession, type RunFigures, type RunSpec } from './cpu-engines.ts';
 
 const { values } = parseArgs({
   options: {

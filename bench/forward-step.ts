@@ -13,6 +13,7 @@ import { isFloatDtypeName } from '../worker/model/dtype.ts';
 import { loadShard } from '../worker/shard/load-shard.ts';
 import { KvBlockAllocator } from '../worker/shard/kv-block-allocator.ts';
 import { runStep, type NativeModel } from '../kernels/model.ts';
+import { median } from './stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,11 +31,6 @@ if (!Number.isSafeInteger(batch) || batch < 1) throw new Error(`--batch must be 
 const blockSize = 16, numBlocks = batch * (Math.ceil((promptLen + decodeSteps) / blockSize) + 1);
 if (values.dtype !== undefined && !isFloatDtypeName(values.dtype)) throw new Error(`unknown dtype ${values.dtype}`);
 const dir = makeModel({ preset: values.preset, dtype: values.dtype });
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function measure(model: NativeModel): Promise<{ prefillTokS: number; decodeTokS: number; decodeMs: number }> {
   const blocks = new KvBlockAllocator(numBlocks, blockSize);

@@ -11,6 +11,7 @@ import { runStep, type NativeModel } from '../kernels/model.ts';
 import { makeModel } from '../worker/model/make-model.ts';
 import { loadShard } from '../worker/shard/load-shard.ts';
 import { KvBlockAllocator } from '../worker/shard/kv-block-allocator.ts';
+import { median, quantile } from './stats.ts';
 
 const TARGET_FRACTION = 0.7;
 const { values } = parseArgs({
@@ -29,11 +30,6 @@ if (!backend.built || backend.devices.length <= device) {
   console.error(`bench:gpu needs a CUDA build and a GPU (cuda:${device}): ${backend.error ?? `${backend.devices.length} device(s) visible`}`);
   console.error('build with: M2_BUILD_CUDA=1 npx node-gyp rebuild (README, "GPU")');
   process.exit(1);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 const blockSize = 16, numBlocks = Math.ceil((promptLen + decodeSteps) / blockSize) + 1;
@@ -82,7 +78,7 @@ const result = {
   loadSeconds: +loadSeconds.toFixed(1),
   copyBandwidthGBs: +(copyBytesPerS / 1e9).toFixed(1),
   weightBytesPerToken: weightBytes,
-  decodeStepMs: { median: +decodeMs.toFixed(3), p90: +(run.decodeNs.sort((a, b) => a - b)[Math.floor(0.9 * decodeSteps)] / 1e6).toFixed(3) },
+  decodeStepMs: { median: +decodeMs.toFixed(3), p90: +(quantile(run.decodeNs, 0.9) / 1e6).toFixed(3) },
   decodeBoundMs: +boundMs.toFixed(3),
   fractionOfBound: +(boundMs / decodeMs).toFixed(3),
   meetsTarget: boundMs / decodeMs >= TARGET_FRACTION,

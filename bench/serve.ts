@@ -20,6 +20,7 @@ import { loadModelConfig } from '../worker/model/config.ts';
 import { makeModel } from '../worker/model/make-model.ts';
 import { isPresetName } from '../worker/model/presets.ts';
 import { fixedRequest, realisticSession, timedRequest, type BenchRequest, type RequestTiming } from './serve-workload.ts';
+import { medianBy, quantile } from './stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -92,12 +93,6 @@ async function attach(url: string): Promise<Server> {
   const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
   // Token-id prompts stay inside every Qwen vocabulary; the fixed mix only needs an upper bound.
   return { url, vocab: 151_000, describe: `${url} (${models.data[0]?.id ?? 'unknown model'})`, stop: async () => {} };
-}
-
-function quantile(xs: number[], q: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 }
 
 interface LevelResult {
@@ -180,7 +175,7 @@ try {
   await server.stop();
 }
 const results: LevelResult[] = [...runs.values()].map((passRuns) => {
-  const median = [...passRuns].sort((a, b) => a.output_tok_s - b.output_tok_s)[Math.floor(passRuns.length / 2)];
+  const median = medianBy(passRuns, (r) => r.output_tok_s);
   return passes > 1 ? { ...median, passes_output_tok_s: passRuns.map((r) => Number(r.output_tok_s.toFixed(1))) } : median;
 });
 
