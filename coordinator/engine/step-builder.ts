@@ -1,7 +1,7 @@
 // Turns one scheduled step into the single StepRequest every rank receives (on its
-// WorkerService.StepStream): the flat token batch plus, per sequence, where its tokens sit (start position, block table) and
-// whether its next token is sampled (only when the chunk reaches its last known token: a prefill
-// chunk that does not end the prompt returns nothing).
+// WorkerService.StepStream): the flat token batch plus, per sequence, where its tokens sit
+// (start position, block table) and whether its next token is sampled (only when the chunk
+// reaches its last known token: a prefill chunk that does not end the prompt returns nothing).
 import type { SamplingParams__Output } from '../../proto/gen/m2/v1/SamplingParams.ts';
 import type { SequenceStep__Output } from '../../proto/gen/m2/v1/SequenceStep.ts';
 import type { StepRequest__Output } from '../../proto/gen/m2/v1/StepRequest.ts';
