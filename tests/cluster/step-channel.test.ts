@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { StepChannel } from '../../coordinator/group/step-channel.ts';
+import { rejectionCode } from './coordinator-harness.ts';
 import { loadWorkerProto } from '../../proto/load.ts';
 import type { StepRequest__Output } from '../../proto/gen/m2/v1/StepRequest.ts';
 import type { StepResponse } from '../../proto/gen/m2/v1/StepResponse.ts';
@@ -46,15 +47,13 @@ after(() => {
   server.forceShutdown();
 });
 
-const codeOf = (p: Promise<unknown>) => p.then(() => assert.fail('the step should fail'), (err: grpc.ServiceError) => err);
-
 test('steps share one call and get their own answers, in order', async () => {
   const channel = new StepChannel(client, 5000);
   const opened = callsOpened;
   for (const stepId of [1, 2, 3]) assert.equal((await channel.step({ stepId })).stepId, stepId);
   assert.equal(callsOpened - opened, 1);
   const busy = channel.step({ stepId: 4 });
-  assert.equal((await codeOf(channel.step({ stepId: 5 }))).code, grpc.status.FAILED_PRECONDITION, 'one step at a time');
+  assert.equal((await rejectionCode(channel.step({ stepId: 5 }))).code, grpc.status.FAILED_PRECONDITION, 'one step at a time');
   assert.equal((await busy).stepId, 4);
   channel.close();
 });
@@ -64,7 +63,7 @@ test("a rank's error status fails the step; the next step opens a new call", asy
   script.set(11, 'fail');
   const opened = callsOpened;
   assert.equal((await channel.step({ stepId: 10 })).stepId, 10);
-  const err = await codeOf(channel.step({ stepId: 11 }));
+  const err = await rejectionCode(channel.step({ stepId: 11 }));
   assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
   assert.equal(err.details, 'step 11 is bad');
   assert.equal((await channel.step({ stepId: 12 })).stepId, 12);
@@ -76,7 +75,7 @@ test('an unanswered step fails with DEADLINE_EXCEEDED; its late answer is not th
   const channel = new StepChannel(client, 200);
   script.set(21, { lateMs: 250 });
   const started = performance.now();
-  const err = await codeOf(channel.step({ stepId: 21 }));
+  const err = await rejectionCode(channel.step({ stepId: 21 }));
   assert.equal(err.code, grpc.status.DEADLINE_EXCEEDED);
   assert.ok(performance.now() - started >= 190, 'not before the deadline');
   script.set(22, { lateMs: 100 });
@@ -88,7 +87,7 @@ test('an unanswered step fails with DEADLINE_EXCEEDED; its late answer is not th
 test('closing fails the step in flight with CANCELLED', async () => {
   const channel = new StepChannel(client, 5000);
   script.set(31, 'silent');
-  const pending = codeOf(channel.step({ stepId: 31 }));
+  const pending = rejectionCode(channel.step({ stepId: 31 }));
   channel.close();
   assert.equal((await pending).code, grpc.status.CANCELLED);
 });

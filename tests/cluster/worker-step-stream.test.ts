@@ -12,6 +12,7 @@ import type { WorkerServiceClient } from '../../proto/gen/m2/v1/WorkerService.ts
 import { makeModel } from '../../worker/model/make-model.ts';
 import { startWorkerGrpc } from '../../worker/server/worker-grpc.ts';
 import { WorkerState } from '../../worker/server/worker-state.ts';
+import { rejectionCode } from './coordinator-harness.ts';
 
 const NUM_BLOCKS = 8;
 const BLOCK_SIZE = 16;
@@ -40,12 +41,10 @@ function step(stepId: number, tokenIds: number[], start: number, blockTable = [0
   };
 }
 
-const failure = (p: Promise<unknown>) => p.then(() => assert.fail('the step should fail'), (err: grpc.ServiceError) => err);
-
 test('StepStream on a real worker: not loaded, in-order answers, a bad step ends only its stream', async () => {
   const channel = new StepChannel(client, 30_000);
   try {
-    assert.equal((await failure(channel.step(step(1, [1, 2, 3], 0)))).code, grpc.status.FAILED_PRECONDITION);
+    assert.equal((await rejectionCode(channel.step(step(1, [1, 2, 3], 0)))).code, grpc.status.FAILED_PRECONDITION);
 
     await new Promise<void>((resolve, reject) =>
       client.Load(
@@ -61,7 +60,7 @@ test('StepStream on a real worker: not loaded, in-order answers, a bad step ends
     assert.equal(decode.stepId, 3);
     assert.equal(decode.outputs.length, 1);
 
-    const bad = await failure(channel.step(step(4, [first], 4, [NUM_BLOCKS + 5])));
+    const bad = await rejectionCode(channel.step(step(4, [first], 4, [NUM_BLOCKS + 5])));
     assert.equal(bad.code, grpc.status.INVALID_ARGUMENT);
     assert.match(bad.details, /block 13 is outside/);
     assert.equal((await channel.step(step(5, [first], 4))).stepId, 5);
