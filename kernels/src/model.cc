@@ -27,7 +27,9 @@ Model::Model(const ModelShape& shape, const ModelLimits& limits, Collective* col
     throw std::invalid_argument("model limits: threads, max_tokens, num_blocks, block_size, max_model_len must be >= 1");
   kv_ = KvGeometry{limits.num_blocks, limits.block_size, s.kv_heads, s.head_dim};
   const size_t layer_floats = static_cast<size_t>(limits.num_blocks) * limits.block_size * kv_.token_stride();
-  kv_cache_.assign(layer_floats * 2 * s.layers, 0.0f);
+  const size_t kv_bytes = sizeof(float) * layer_floats * 2 * s.layers;
+  kv_cache_ = allocate_huge(kv_bytes, "the KV cache");
+  std::memset(kv_cache_.get(), 0, kv_bytes);
   const size_t T = limits.max_tokens;
   x_.resize(T * s.hidden);
   h_.resize(T * s.hidden);
@@ -51,7 +53,7 @@ Model::Model(const ModelShape& shape, const ModelLimits& limits, Collective* col
 
 KvLayer Model::kv_layer(int l) {
   const size_t layer_floats = static_cast<size_t>(kv_.num_blocks) * kv_.block_size * kv_.token_stride();
-  float* base = kv_cache_.data() + 2 * layer_floats * l;
+  float* base = reinterpret_cast<float*>(kv_cache_.get()) + 2 * layer_floats * l;
   return KvLayer{base, base + layer_floats};
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -70,7 +71,7 @@ class Model {
   ModelWeights weights_;
   ThreadPool pool_;
   KvGeometry kv_;
-  std::vector<float> kv_cache_;
+  HugeBuffer kv_cache_{nullptr, std::free};
   // Scratch sized for max_tokens rows.
   std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_, cos_, sin_;
   std::vector<AttentionSequence> attn_seqs_;

@@ -5,8 +5,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include <sys/mman.h>
-
 namespace m2 {
 namespace {
 
@@ -14,17 +12,6 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
-}
-
-// Weights are streamed every decode step: 2 MiB pages (where the kernel grants them on request,
-// THP "madvise" mode) spare the stream a page walk every 4 KiB.
-void* allocate_streamed(size_t bytes) {
-  constexpr size_t kHuge = size_t{2} << 20;
-  if (bytes < kHuge) return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-  const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
-  void* mem = std::aligned_alloc(kHuge, rounded);
-  if (mem) madvise(mem, rounded, MADV_HUGEPAGE);
-  return mem;
 }
 
 }  // namespace
@@ -85,13 +72,12 @@ void ModelWeights::set(const std::string& name, const void* data, size_t bytes, 
     // Every matrix is repacked for the linear kernel's sequential stream; the embedding table
     // too (lookups read single rows out of the packed form, and tied, it is the lm_head).
     const int rows = slot.matrix->rows, cols = slot.matrix->cols;
-    void* mem = allocate_streamed(packed_bytes(dtype, rows, cols));
-    if (!mem) throw std::runtime_error("out of memory loading tensor '" + name + "'");
-    pack_weights(data, dtype, rows, cols, mem);
+    HugeBuffer mem = allocate_huge(packed_bytes(dtype, rows, cols), "tensor '" + name + "'");
+    pack_weights(data, dtype, rows, cols, mem.get());
     slot.matrix->packed = true;
+    slot.matrix->data = mem.get();
     storage_.erase(name);
-    storage_.emplace(name, std::unique_ptr<uint8_t, void (*)(void*)>(static_cast<uint8_t*>(mem), std::free));
-    slot.matrix->data = mem;
+    storage_.emplace(name, std::move(mem));
     slot.matrix->dtype = dtype;
   }
   loaded_[name] = true;

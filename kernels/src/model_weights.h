@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "huge_buffer.h"
 #include "linear.h"
 
 namespace m2 {
@@ -71,7 +72,7 @@ class ModelWeights {
   WeightMatrix embed_, lm_head_;
   std::vector<float> final_norm_;
   std::unordered_map<std::string, Slot> slots_;
-  std::unordered_map<std::string, std::unique_ptr<uint8_t, void (*)(void*)>> storage_;
+  std::unordered_map<std::string, HugeBuffer> storage_;
   std::unordered_map<std::string, bool> loaded_;
 };
 

@@ -143,6 +143,31 @@ int keys_per_block(int d) {
   return keys < 8 ? 8 : keys;
 }
 
+// K (or V, at v_offset) rows are scattered 4 KiB pages, too short for the hardware prefetcher to
+// get ahead of: before block `next` (of `block` rows, n in all) is used, it is pulled into L1 and
+// the block kPrefetchBlocks - 1 further on into L2 (at next == 0, every block up to that one).
+// Inlined by force: GCC drops calls to a function whose only effect is a prefetch.
+constexpr int kPrefetchBlocks = 4;
+
+template <int Hint>
+__attribute__((always_inline)) inline void prefetch_rows(const float* const* rows, int from, int count, int n, int d,
+                                                         ptrdiff_t v_offset) {
+  for (int r = from; r < from + count && r < n; ++r)
+    for (int e = 0; e < d; e += 16) _mm_prefetch(reinterpret_cast<const char*>(rows[r] + v_offset + e), static_cast<_mm_hint>(Hint));
+}
+
+__attribute__((always_inline)) inline void prefetch_ahead(const float* const* rows, int next, int block, int n, int d,
+                                                          ptrdiff_t v_offset) {
+  const int later = next + (kPrefetchBlocks - 1) * block;
+  if (next == 0) {
+    prefetch_rows<_MM_HINT_T0>(rows, 0, block, n, d, v_offset);
+    prefetch_rows<_MM_HINT_T1>(rows, block, later, n, d, v_offset);
+    return;
+  }
+  prefetch_rows<_MM_HINT_T0>(rows, next, block, n, d, v_offset);
+  prefetch_rows<_MM_HINT_T1>(rows, later, block, n, d, v_offset);
+}
+
 bool visible(const AttentionSequence& s, int i, int j) {
   return s.tree_mask ? s.tree_mask[static_cast<size_t>(i) * s.count + j] != 0 : j <= i;
 }
@@ -203,13 +228,17 @@ void paged_attention(ThreadPool& pool, const KvGeometry& g, KvLayer layer, const
     if (scores.size() < static_cast<size_t>(h1 - h0) * n) scores.resize(static_cast<size_t>(h1 - h0) * n);
     if (inv.size() < static_cast<size_t>(h1 - h0)) inv.resize(h1 - h0);
     const size_t at0 = static_cast<size_t>(token) * row + static_cast<size_t>(h0) * d;
+    prefetch_ahead(rows.data(), 0, block, n, d, 0);
     for (int r0 = 0; r0 < n; r0 += block) {
       const int nb = n - r0 < block ? n - r0 : block;
+      prefetch_ahead(rows.data(), r0 + block, block, n, d, 0);
       for (int h = 0; h < h1 - h0; ++h) qk_scores(q + at0 + h * d, rows.data() + r0, nb, d, scale, scores.data() + h * n + r0);
     }
     for (int h = 0; h < h1 - h0; ++h) inv[h] = 1.0f / softmax_weights(scores.data() + h * n, n);
+    prefetch_ahead(rows.data(), 0, block, n, d, v_offset);
     for (int r0 = 0; r0 < n; r0 += block) {
       const int nb = n - r0 < block ? n - r0 : block;
+      prefetch_ahead(rows.data(), r0 + block, block, n, d, v_offset);
       for (int h = 0; h < h1 - h0; ++h)
         weighted_sum(scores.data() + h * n + r0, rows.data() + r0, nb, d, v_offset, r0 > 0, out + at0 + h * d);
     }
