@@ -3,9 +3,10 @@
 // --prompt tokens in one step (prefill tok/s), then --decode single-token steps (decode tok/s,
 // from the median step). Also prints the weight bytes one decoded token reads. `--batch N` runs N
 // such sequences together (N prompts in one step, then N-token decode steps): the engine-free
-// view of what bench:serve's N-stream level asks of the forward pass.
+// view of what bench:serve's N-stream level asks of the forward pass. The KV cache takes
+// --kv-cache-dtype as `m2 serve` does (auto: the checkpoint's dtype).
 // Usage: node --import tsx bench/forward-step.ts [--preset small] [--dtype bfloat16|float16|float32]
-//        [--threads 1,2] [--prompt 256] [--decode 32] [--batch 1]
+//        [--threads 1,2] [--prompt 256] [--decode 32] [--batch 1] [--kv-cache-dtype auto]
 import { parseArgs } from 'node:util';
 import { makeModel } from '../worker/model/make-model.ts';
 import { isPresetName } from '../worker/model/presets.ts';
@@ -14,6 +15,8 @@ import { loadShard } from '../worker/shard/load-shard.ts';
 import { KvBlockAllocator } from '../worker/shard/kv-block-allocator.ts';
 import { runStep, type NativeModel } from '../kernels/model.ts';
 import { median } from './stats.ts';
+import { KV_CACHE_DTYPE_OPTIONS, resolveKvCacheDtype, type KvCacheDtypeOption } from '../coordinator/runtime/kv-sizing.ts';
+import { loadModelConfig } from '../worker/model/config.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +26,7 @@ const { values } = parseArgs({
     prompt: { type: 'string', default: '256' },
     decode: { type: 'string', default: '32' },
     batch: { type: 'string', default: '1' },
+    'kv-cache-dtype': { type: 'string', default: 'auto' },
   },
 });
 if (!isPresetName(values.preset)) throw new Error(`unknown preset ${values.preset}`);
@@ -31,6 +35,9 @@ if (!Number.isSafeInteger(batch) || batch < 1) throw new Error(`--batch must be 
 const blockSize = 16, numBlocks = batch * (Math.ceil((promptLen + decodeSteps) / blockSize) + 1);
 if (values.dtype !== undefined && !isFloatDtypeName(values.dtype)) throw new Error(`unknown dtype ${values.dtype}`);
 const dir = makeModel({ preset: values.preset, dtype: values.dtype });
+const kvOption = values['kv-cache-dtype'] as KvCacheDtypeOption;
+if (!KV_CACHE_DTYPE_OPTIONS.includes(kvOption)) throw new Error(`--kv-cache-dtype must be one of ${KV_CACHE_DTYPE_OPTIONS.join(', ')}`);
+const kvCacheDtype = resolveKvCacheDtype(kvOption, loadModelConfig(dir), 'cpu');
 
 async function measure(model: NativeModel): Promise<{ prefillTokS: number; decodeTokS: number; decodeMs: number }> {
   const blocks = new KvBlockAllocator(numBlocks, blockSize);
@@ -64,11 +71,11 @@ async function measure(model: NativeModel): Promise<{ prefillTokS: number; decod
 }
 
 for (const threads of values.threads.split(',').map(Number)) {
-  const { model } = loadShard(dir, { limits: { threads, maxTokens: batch * promptLen, numBlocks, blockSize, maxModelLen: promptLen + decodeSteps } });
+  const { model } = loadShard(dir, { limits: { threads, maxTokens: batch * promptLen, numBlocks, blockSize, maxModelLen: promptLen + decodeSteps, kvCacheDtype } });
   await measure(model); // warm-up: page in the weights
   const r = await measure(model);
   console.log(JSON.stringify({
-    preset: values.preset, dtype: values.dtype ?? 'preset', threads, batch, promptTokens: promptLen,
+    preset: values.preset, dtype: values.dtype ?? 'preset', kvCacheDtype, threads, batch, promptTokens: promptLen,
     prefillTokS: +r.prefillTokS.toFixed(1), decodeTokS: +r.decodeTokS.toFixed(2), decodeStepMs: +r.decodeMs.toFixed(2),
     weightBytesPerToken: model.weightBytesPerToken(),
   }));

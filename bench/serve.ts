@@ -9,7 +9,7 @@
 // and alternating gives every level the same drift.
 // Usage: npm run bench:serve -- [--url http://HOST:PORT | --preset small --tp 1 --replicas 1]
 //        [--concurrency 1,4,16,64] [--mix fixed|realistic] [--prompt 128] [--output 64] [--rounds 1]
-//        [--passes 1]
+//        [--passes 1] [--kv-cache-memory 1GiB] [--kv-cache-dtype auto]
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     tp: { type: 'string', default: '1' },
     replicas: { type: 'string', default: '1' },
     'kv-cache-memory': { type: 'string', default: '1GiB' },
+    'kv-cache-dtype': { type: 'string', default: 'auto' },
     concurrency: { type: 'string', default: '1,4,16,64' },
     mix: { type: 'string', default: 'fixed' },
     prompt: { type: 'string', default: '128' },
@@ -65,7 +66,7 @@ interface Server {
 async function startServer(): Promise<Server> {
   if (!isPresetName(values.preset)) throw new Error(`unknown preset ${values.preset}`);
   const modelDir = makeModel({ preset: values.preset });
-  const args = ['serve', '--model', modelDir, '--tp', values.tp, '--replicas', values.replicas, '--kv-cache-memory', values['kv-cache-memory'], '--port', '0', '--grpc-port', '0', '--host', '127.0.0.1'];
+  const args = ['serve', '--model', modelDir, '--tp', values.tp, '--replicas', values.replicas, '--kv-cache-memory', values['kv-cache-memory'], '--kv-cache-dtype', values['kv-cache-dtype'], '--port', '0', '--grpc-port', '0', '--host', '127.0.0.1'];
   const m2 = fileURLToPath(new URL('../bin/m2.js', import.meta.url));
   const child = spawn(process.execPath, [m2, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -81,7 +82,7 @@ async function startServer(): Promise<Server> {
   return {
     url,
     vocab: loadModelConfig(modelDir).vocabSize,
-    describe: `m2 ${args.slice(0, 9).join(' ')}`,
+    describe: `m2 ${args.slice(0, 11).join(' ')}`,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;

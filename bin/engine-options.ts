@@ -2,6 +2,7 @@
 // engine limits of DESIGN.md with their M2_* env mirrors, parsed into ReplicaOptions.
 import { cpus } from 'node:os';
 import type { ReplicaOptions } from '../coordinator/runtime/replica.ts';
+import { KV_CACHE_DTYPE_OPTIONS } from '../coordinator/runtime/kv-sizing.ts';
 import { choiceOpt, CliError, intOpt, stringOpt, type OptionSpec, type ParsedValues } from './command.ts';
 
 export const ENGINE_OPTIONS: OptionSpec = {
@@ -13,6 +14,7 @@ export const ENGINE_OPTIONS: OptionSpec = {
   'max-num-batched-tokens': { type: 'string' },
   'block-size': { type: 'string' },
   'kv-cache-memory': { type: 'string' },
+  'kv-cache-dtype': { type: 'string' },
   threads: { type: 'string' },
   'step-timeout-ms': { type: 'string' },
   'collective-timeout-ms': { type: 'string' },
@@ -29,6 +31,8 @@ export const ENGINE_USAGE = `Engine options (env: M2_TP, M2_MAX_NUM_SEQS, ...):
   --block-size N              tokens per KV block (default 16)
   --kv-cache-memory M         KV cache per rank: bytes (4GiB, 512MB) or a fraction of free
                               memory (0.2) (default 1GiB)
+  --kv-cache-dtype D          auto|float32|bfloat16|float16: K/V element type (default auto:
+                              the checkpoint's dtype on CPU ranks, float32 on CUDA ranks)
   --threads N                 compute threads per rank (default: cores / tp)
   --step-timeout-ms N         deadline of one step on every rank (default 120000)
   --collective-timeout-ms N   deadline of one collective wait (default 10000)`;
@@ -46,6 +50,7 @@ export function parseEngineOptions(values: ParsedValues, modelDir: string): Repl
     maxNumBatchedTokens: intOpt(values, 'max-num-batched-tokens', 1) ?? 2048,
     blockSize: intOpt(values, 'block-size', 1, 1024) ?? 16,
     kvCacheMemory: stringOpt(values, 'kv-cache-memory') ?? '1GiB',
+    kvCacheDtype: choiceOpt(values, 'kv-cache-dtype', KV_CACHE_DTYPE_OPTIONS) ?? 'auto',
     threadsPerRank: intOpt(values, 'threads', 1, 1024) ?? Math.max(1, Math.floor(cpus().length / tp)),
     stepTimeoutMs: intOpt(values, 'step-timeout-ms', 1) ?? 120_000,
     loadTimeoutMs: 600_000,

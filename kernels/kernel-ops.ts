@@ -20,9 +20,12 @@ export interface PagedAttentionInput {
   kvHeads: number;
   headDim: number;
   blockSize: number;
-  /** [numBlocks, kvHeads, blockSize, headDim] each (a kv head's page is contiguous) */
-  kCache: Float32Array;
-  vCache: Float32Array;
+  /** [numBlocks, kvHeads, blockSize, headDim] each (a kv head's page is contiguous): f32 values,
+   * or bf16/f16 bit patterns when kvDtype says so. */
+  kCache: Float32Array | Uint16Array;
+  vCache: Float32Array | Uint16Array;
+  /** Element type of the caches (default float32). */
+  kvDtype?: 'float32' | 'bfloat16' | 'float16';
   sequences: AttentionSequenceInput[];
   threads: number;
 }

@@ -26,7 +26,7 @@ export interface NativeModelShape {
   worldSize: number;
 }
 
-/** Sizes fixed at creation: scratch, KV cache (f32 K and V per layer) and the thread pool. */
+/** Sizes fixed at creation: scratch, KV cache (K and V per layer) and the thread pool. */
 export interface NativeModelLimits {
   threads: number;
   /** Most rows (tokens) per step. */
@@ -35,6 +35,8 @@ export interface NativeModelLimits {
   blockSize: number;
   /** Longest sequence, in tokens. */
   maxModelLen: number;
+  /** Element type of the KV cache (default f32; bf16/f16 halve it, CPU only). */
+  kvCacheDtype?: TensorDtypeName;
 }
 
 export interface StepSequence {

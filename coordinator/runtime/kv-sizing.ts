@@ -2,14 +2,32 @@
 // after the weights loaded), per rank: each rank holds its share of the KV heads for every layer.
 import { freemem } from 'node:os';
 import type { ModelConfig } from '../../worker/model/config.ts';
+import type { FloatDtypeName } from '../../worker/model/dtype.ts';
+import type { TensorDtypeName } from '../../kernels/model.ts';
 
 export class KvSizingError extends Error {
   override readonly name = 'KvSizingError';
 }
 
-/** Bytes one KV block takes on one rank (K and V, f32, every layer). */
-export function kvBytesPerBlock(config: ModelConfig, tp: number, blockSize: number): number {
-  return 2 * config.numLayers * (config.numKvHeads / tp) * config.headDim * blockSize * 4;
+/** `--kv-cache-dtype`: auto keeps K and V in the checkpoint's dtype (as vLLM does) where the ranks can. */
+export type KvCacheDtypeOption = 'auto' | FloatDtypeName;
+export const KV_CACHE_DTYPE_OPTIONS: readonly KvCacheDtypeOption[] = ['auto', 'float32', 'bfloat16', 'float16'];
+
+const KV_ELEMENT: Record<FloatDtypeName, TensorDtypeName> = { float32: 'f32', bfloat16: 'bf16', float16: 'f16' };
+
+/**
+ * The KV cache element type the ranks get. auto: the checkpoint's dtype on CPU ranks, f32 where
+ * the ranks may be CUDA ones (their kernels keep f32); `device` is where the ranks run, as far
+ * as the coordinator knows it (undefined: unknown, e.g. remote workers choosing for themselves).
+ */
+export function resolveKvCacheDtype(option: KvCacheDtypeOption, config: ModelConfig, device: 'cpu' | 'cuda' | undefined): TensorDtypeName {
+  if (option !== 'auto') return KV_ELEMENT[option];
+  return device === 'cpu' ? KV_ELEMENT[config.torchDtype] : 'f32';
+}
+
+/** Bytes one KV block takes on one rank (K and V of every layer). */
+export function kvBytesPerBlock(config: ModelConfig, tp: number, blockSize: number, dtype: TensorDtypeName): number {
+  return 2 * config.numLayers * (config.numKvHeads / tp) * config.headDim * blockSize * (dtype === 'f32' ? 4 : 2);
 }
 
 /** "8GiB", "512MB", "1073741824" -> bytes; "0.3" -> that fraction of free memory. */
@@ -33,8 +51,9 @@ export interface KvPlan {
  * Blocks that fit in `kvBytes` per rank, and the max model length: the config's
  * max_position_embeddings (or --max-model-len), capped by what one sequence can hold.
  */
-export function planKvCache(config: ModelConfig, tp: number, blockSize: number, kvBytes: number, maxModelLen?: number): KvPlan {
-  const perBlock = kvBytesPerBlock(config, tp, blockSize);
+export function planKvCache(config: ModelConfig, tp: number, blockSize: number, kvBytes: number, dtype: TensorDtypeName,
+  maxModelLen?: number): KvPlan {
+  const perBlock = kvBytesPerBlock(config, tp, blockSize, dtype);
   const numKvBlocks = Math.floor(kvBytes / perBlock);
   if (numKvBlocks < 1) throw new KvSizingError(`--kv-cache-memory ${kvBytes} bytes holds no KV block (one block takes ${perBlock} bytes per rank)`);
   const capacity = numKvBlocks * blockSize;

@@ -11,9 +11,9 @@ import type { Detokenizer } from '../engine/output-processor.ts';
 import { spawnM2, stopChildren, type M2Child } from '../group/child-process.ts';
 import { WorkerGroup } from '../group/worker-group.ts';
 import { MeteredExecutor, type EngineMetrics } from '../metrics/engine-metrics.ts';
-import { parseKvMemory, planKvCache } from './kv-sizing.ts';
+import { parseKvMemory, planKvCache, resolveKvCacheDtype, type KvCacheDtypeOption } from './kv-sizing.ts';
 import { existsSync, rmSync } from 'node:fs';
-import { encodeNcclUniqueId, ncclUniqueId } from '../../kernels/gpu.ts';
+import { encodeNcclUniqueId, ncclUniqueId, resolveDevice } from '../../kernels/gpu.ts';
 import { join } from 'node:path';
 
 export interface ReplicaOptions {
@@ -29,6 +29,8 @@ export interface ReplicaOptions {
   /** Host rank 0 listens on for the TCP collective (default: rank 0's gRPC host). */
   collectivePort?: number;
   kvCacheMemory: string;
+  /** Element type of the KV cache (default auto: see resolveKvCacheDtype). */
+  kvCacheDtype?: KvCacheDtypeOption;
   blockSize: number;
   maxModelLen?: number;
   maxNumSeqs: number;
@@ -85,7 +87,11 @@ export class Replica {
       if (n % opts.tp !== 0) throw new ReplicaError(`--tp ${opts.tp} does not divide the model's ${what} (${n})`);
     }
     const kvBytes = parseKvMemory(opts.kvCacheMemory);
-    const kv = planKvCache(config, opts.tp, opts.blockSize, kvBytes, opts.maxModelLen);
+    // Workers spawned here resolve an unset device exactly as this process would; remote ones
+    // may decide otherwise, so their device stays unknown.
+    const device = opts.device === 'cpu' || opts.device === 'cuda' ? opts.device : opts.workerAddresses ? undefined : resolveDevice(opts.device);
+    const kvDtype = resolveKvCacheDtype(opts.kvCacheDtype ?? 'auto', config, device);
+    const kv = planKvCache(config, opts.tp, opts.blockSize, kvBytes, kvDtype, opts.maxModelLen);
     const tokenizer = existsSync(join(opts.modelDir, 'tokenizer.json')) ? QwenTokenizer.fromModelDir(opts.modelDir) : null;
 
     const started = performance.now();
@@ -127,6 +133,7 @@ export class Replica {
         maxBatchedTokens: opts.maxNumBatchedTokens,
         maxNumSeqs: opts.maxNumSeqs,
         maxModelLen: kv.maxModelLen,
+        kvCacheDtype: kvDtype,
         threads: opts.threadsPerRank ?? 0,
         device: opts.device === 'auto' ? '' : (opts.device ?? ''),
       });

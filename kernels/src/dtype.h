@@ -53,6 +53,14 @@ inline float f16_to_f32(uint16_t h) {
   return f;
 }
 
+/// f32 -> bf16, rounding to nearest even (NaN stays a quiet NaN).
+inline uint16_t f32_to_bf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);
+  return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16);
+}
+
 /// Element i of a tensor of type t, widened to f32.
 inline float load_as_f32(const void* data, DType t, size_t i) {
   switch (t) {

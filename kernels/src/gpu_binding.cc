@@ -121,8 +121,10 @@ class GpuModelJs : public Napi::ObjectWrap<GpuModelJs> {
     Collective* collective = optional_collective(o, collective_ref_);
     const GpuModelOptions options = parse_gpu_options(o);
     with_js_errors(info.Env(), "ERR_MODEL_OPTIONS", [&] {
-      model_ = std::make_unique<GpuModel>(parse_model_shape(o.Get("shape").As<Napi::Object>()),
-                                          parse_model_limits(o.Get("limits").As<Napi::Object>()), options, collective);
+      const ModelLimits limits = parse_model_limits(o.Get("limits").As<Napi::Object>());
+      if (limits.kv_dtype != DType::F32)
+        throw std::invalid_argument("the CUDA backend keeps its KV cache in float32: use --kv-cache-dtype float32");
+      model_ = std::make_unique<GpuModel>(parse_model_shape(o.Get("shape").As<Napi::Object>()), limits, options, collective);
     });
   }
 

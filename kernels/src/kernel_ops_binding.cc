@@ -105,11 +105,18 @@ Napi::Value PagedAttention(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
   auto q = o.Get("q").As<Napi::Float32Array>();
-  auto kc = o.Get("kCache").As<Napi::Float32Array>();
-  auto vc = o.Get("vCache").As<Napi::Float32Array>();
   const int q_heads = o.Get("qHeads").ToNumber().Int32Value();
   KvGeometry g{0, o.Get("blockSize").ToNumber().Int32Value(), o.Get("kvHeads").ToNumber().Int32Value(),
                o.Get("headDim").ToNumber().Int32Value()};
+  if (o.Get("kvDtype").IsString()) g.dtype = parse_dtype(o.Get("kvDtype").As<Napi::String>().Utf8Value());
+  // f32 caches are Float32Arrays, bf16/f16 ones Uint16Arrays of the bit patterns.
+  const napi_typedarray_type cache_type = g.dtype == DType::F32 ? napi_float32_array : napi_uint16_array;
+  need(env, o.Get("kCache").IsTypedArray() && o.Get("vCache").IsTypedArray() &&
+                o.Get("kCache").As<Napi::TypedArray>().TypedArrayType() == cache_type &&
+                o.Get("vCache").As<Napi::TypedArray>().TypedArrayType() == cache_type,
+       "pagedAttention: kCache and vCache must be Float32Arrays (f32) or Uint16Arrays (kvDtype bf16/f16)");
+  auto kc = o.Get("kCache").As<Napi::TypedArray>();
+  auto vc = o.Get("vCache").As<Napi::TypedArray>();
   need(env, g.block_size > 0 && g.kv_heads > 0 && g.head_dim > 0 && q_heads % g.kv_heads == 0, "pagedAttention: bad geometry");
   g.num_blocks = static_cast<int>(kc.ElementLength() / (g.token_stride() * g.block_size));
   need(env, kc.ElementLength() == vc.ElementLength() && kc.ElementLength() == g.token_stride() * g.block_size * g.num_blocks,
@@ -143,7 +150,9 @@ Napi::Value PagedAttention(const Napi::CallbackInfo& info) {
   need(env, total > 0 && q.ElementLength() == static_cast<size_t>(total) * q_heads * g.head_dim, "pagedAttention: q must be [tokens, qHeads * headDim]");
   ThreadPool pool(o.Get("threads").ToNumber().Int32Value() > 0 ? o.Get("threads").ToNumber().Int32Value() : 1);
   auto out = Napi::Float32Array::New(env, q.ElementLength());
-  paged_attention(pool, g, KvLayer{kc.Data(), vc.Data()}, q.Data(), q_heads, seqs.data(), static_cast<int>(seqs.size()), total,
+  uint8_t* k_data = static_cast<uint8_t*>(kc.ArrayBuffer().Data()) + kc.ByteOffset();
+  uint8_t* v_data = static_cast<uint8_t*>(vc.ArrayBuffer().Data()) + vc.ByteOffset();
+  paged_attention(pool, g, KvLayer{k_data, v_data}, q.Data(), q_heads, seqs.data(), static_cast<int>(seqs.size()), total,
                   out.Data());
   return out;
 }

@@ -25,9 +25,8 @@ Model::Model(const ModelShape& shape, const ModelLimits& limits, Collective* col
   if (limits.threads < 1 || limits.max_tokens < 1 || limits.num_blocks < 1 || limits.block_size < 1 ||
       limits.max_model_len < 1)
     throw std::invalid_argument("model limits: threads, max_tokens, num_blocks, block_size, max_model_len must be >= 1");
-  kv_ = KvGeometry{limits.num_blocks, limits.block_size, s.kv_heads, s.head_dim};
-  const size_t layer_floats = static_cast<size_t>(limits.num_blocks) * limits.block_size * kv_.token_stride();
-  const size_t kv_bytes = sizeof(float) * layer_floats * 2 * s.layers;
+  kv_ = KvGeometry{limits.num_blocks, limits.block_size, s.kv_heads, s.head_dim, limits.kv_dtype};
+  const size_t kv_bytes = kv_.layer_bytes() * 2 * s.layers;
   kv_cache_ = allocate_huge(kv_bytes, "the KV cache");
   std::memset(kv_cache_.get(), 0, kv_bytes);
   const size_t T = limits.max_tokens;
@@ -52,9 +51,8 @@ Model::Model(const ModelShape& shape, const ModelLimits& limits, Collective* col
 }
 
 KvLayer Model::kv_layer(int l) {
-  const size_t layer_floats = static_cast<size_t>(kv_.num_blocks) * kv_.block_size * kv_.token_stride();
-  float* base = reinterpret_cast<float*>(kv_cache_.get()) + 2 * layer_floats * l;
-  return KvLayer{base, base + layer_floats};
+  uint8_t* base = kv_cache_.get() + 2 * kv_.layer_bytes() * l;
+  return KvLayer{base, base + kv_.layer_bytes()};
 }
 
 void Model::all_reduce(float* data, size_t count) {

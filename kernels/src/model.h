@@ -28,6 +28,7 @@ struct ModelLimits {
   int num_blocks = 0;
   int block_size = 16;
   int max_model_len = 0;  // positions at or past it are refused
+  DType kv_dtype = DType::F32;
 };
 
 /// The checks of Model::validate for any backend with this shape and these limits (the CUDA

@@ -50,8 +50,15 @@ ModelShape parse_model_shape(const Napi::Object& o) {
 }
 
 ModelLimits parse_model_limits(const Napi::Object& o) {
-  return ModelLimits{int_field(o, "threads"), int_field(o, "maxTokens"), int_field(o, "numBlocks"),
+  ModelLimits limits{int_field(o, "threads"), int_field(o, "maxTokens"), int_field(o, "numBlocks"),
                      int_field(o, "blockSize"), int_field(o, "maxModelLen")};
+  // Absent: f32, the cache every backend supports.
+  Napi::Value kv = o.Get("kvCacheDtype");
+  if (!kv.IsUndefined()) {
+    if (!kv.IsString()) throw Napi::TypeError::New(o.Env(), "NativeModel: 'kvCacheDtype' must be a string");
+    limits.kv_dtype = parse_dtype(kv.As<Napi::String>().Utf8Value());
+  }
+  return limits;
 }
 
 namespace {

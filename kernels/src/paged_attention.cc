@@ -12,6 +12,29 @@
 namespace m2 {
 namespace {
 
+// Cache element types: f32, or the 16-bit bit patterns of bf16 / f16, widened exactly on load.
+struct Bf16 {
+  uint16_t bits;
+};
+struct F16 {
+  uint16_t bits;
+};
+
+#define M2_AVX2_F16C __attribute__((target("avx2,fma,f16c")))
+
+M2_AVX2_F16C inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+M2_AVX2_F16C inline __m256 load8(const Bf16* p) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+M2_AVX2_F16C inline __m256 load8(const F16* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline float widen(float x) { return x; }
+inline float widen(Bf16 x) { return bf16_to_f32(x.bits); }
+inline float widen(F16 x) { return f16_to_f32(x.bits); }
+inline void narrow(float x, float* out) { *out = x; }
+inline void narrow(float x, Bf16* out) { out->bits = f32_to_bf16(x); }
+M2_AVX2_F16C inline void narrow(float x, F16* out) { out->bits = _cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT); }
+
 // AVX2/FMA is the baseline every supported CPU has (linear.cc refuses others). A score is one
 // 8-lane FMA accumulator over head_dim, a fixed horizontal sum, then a scalar tail of explicit
 // FMAs: it depends only on its q and k, whether it was computed alone or eight rows at a time.
@@ -38,13 +61,15 @@ M2_AVX2 inline __m256 hsum8x8(const __m256 a[8]) {
   return _mm256_permutevar8x32_ps(s, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-M2_AVX2 inline float tail_dot(const float* a, const float* b, int from, int n, float s) {
-  for (int i = from; i < n; ++i) s = std::fma(a[i], b[i], s);
+template <class T>
+M2_AVX2_F16C inline float tail_dot(const float* a, const T* b, int from, int n, float s) {
+  for (int i = from; i < n; ++i) s = std::fma(a[i], widen(b[i]), s);
   return s;
 }
 
 // scores[r] = (q . rows[r]) * scale for r in [0, n).
-M2_AVX2 void qk_scores(const float* q, const float* const* rows, int n, int d, float scale, float* scores) {
+template <class T>
+M2_AVX2_F16C void qk_scores(const float* q, const T* const* rows, int n, int d, float scale, float* scores) {
   const int dv = d - d % 8;
   const __m256 sc = _mm256_set1_ps(scale);
   int r = 0;
@@ -53,7 +78,7 @@ M2_AVX2 void qk_scores(const float* q, const float* const* rows, int n, int d, f
     for (int p = 0; p < 8; ++p) acc[p] = _mm256_setzero_ps();
     for (int i = 0; i < dv; i += 8) {
       const __m256 qv = _mm256_loadu_ps(q + i);
-      for (int p = 0; p < 8; ++p) acc[p] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(rows[r + p] + i), acc[p]);
+      for (int p = 0; p < 8; ++p) acc[p] = _mm256_fmadd_ps(qv, load8(rows[r + p] + i), acc[p]);
     }
     __m256 s = hsum8x8(acc);
     if (dv != d) {
@@ -66,7 +91,7 @@ M2_AVX2 void qk_scores(const float* q, const float* const* rows, int n, int d, f
   }
   for (; r < n; ++r) {
     __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < dv; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(rows[r] + i), acc);
+    for (int i = 0; i < dv; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(rows[r] + i), acc);
     scores[r] = tail_dot(q, rows[r], dv, d, hsum8(acc)) * scale;
   }
 }
@@ -101,36 +126,37 @@ M2_AVX2 float softmax_weights(float* scores, int n) {
 // row r is at rows[r] + v_offset (the K row's place in the V cache). `accumulate` continues the
 // sums of earlier rows stored in out: f32 stores and loads are exact, so a sum split over row
 // blocks is bit-identical to one pass.
-template <int NV>
-M2_AVX2 void weighted_rows(const float* weights, const float* const* rows, int n, ptrdiff_t v_offset, int c0, bool accumulate,
-                           float* out) {
+template <class T, int NV>
+M2_AVX2_F16C void weighted_rows(const float* weights, const T* const* rows, int n, ptrdiff_t v_offset, int c0, bool accumulate,
+                                float* out) {
   __m256 acc[NV];
   for (int j = 0; j < NV; ++j) acc[j] = accumulate ? _mm256_loadu_ps(out + c0 + 8 * j) : _mm256_setzero_ps();
   for (int r = 0; r < n; ++r) {
     const __m256 w = _mm256_broadcast_ss(weights + r);
-    const float* v = rows[r] + v_offset + c0;
-    for (int j = 0; j < NV; ++j) acc[j] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8 * j), acc[j]);
+    const T* v = rows[r] + v_offset + c0;
+    for (int j = 0; j < NV; ++j) acc[j] = _mm256_fmadd_ps(w, load8(v + 8 * j), acc[j]);
   }
   for (int j = 0; j < NV; ++j) _mm256_storeu_ps(out + c0 + 8 * j, acc[j]);
 }
 
-M2_AVX2 void weighted_sum(const float* weights, const float* const* rows, int n, int d, ptrdiff_t v_offset, bool accumulate,
-                          float* out) {
+template <class T>
+M2_AVX2_F16C void weighted_sum(const float* weights, const T* const* rows, int n, int d, ptrdiff_t v_offset, bool accumulate,
+                               float* out) {
   int c0 = 0;
-  for (; c0 + 64 <= d; c0 += 64) weighted_rows<8>(weights, rows, n, v_offset, c0, accumulate, out);
+  for (; c0 + 64 <= d; c0 += 64) weighted_rows<T, 8>(weights, rows, n, v_offset, c0, accumulate, out);
   switch ((d - c0) / 8) {
-    case 7: weighted_rows<7>(weights, rows, n, v_offset, c0, accumulate, out); break;
-    case 6: weighted_rows<6>(weights, rows, n, v_offset, c0, accumulate, out); break;
-    case 5: weighted_rows<5>(weights, rows, n, v_offset, c0, accumulate, out); break;
-    case 4: weighted_rows<4>(weights, rows, n, v_offset, c0, accumulate, out); break;
-    case 3: weighted_rows<3>(weights, rows, n, v_offset, c0, accumulate, out); break;
-    case 2: weighted_rows<2>(weights, rows, n, v_offset, c0, accumulate, out); break;
-    case 1: weighted_rows<1>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 7: weighted_rows<T, 7>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 6: weighted_rows<T, 6>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 5: weighted_rows<T, 5>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 4: weighted_rows<T, 4>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 3: weighted_rows<T, 3>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 2: weighted_rows<T, 2>(weights, rows, n, v_offset, c0, accumulate, out); break;
+    case 1: weighted_rows<T, 1>(weights, rows, n, v_offset, c0, accumulate, out); break;
     default: break;
   }
   for (int e = d - d % 8; e < d; ++e) {
     float s = accumulate ? out[e] : 0.0f;
-    for (int r = 0; r < n; ++r) s = std::fma(weights[r], rows[r][v_offset + e], s);
+    for (int r = 0; r < n; ++r) s = std::fma(weights[r], widen(rows[r][v_offset + e]), s);
     out[e] = s;
   }
 }
@@ -138,8 +164,9 @@ M2_AVX2 void weighted_sum(const float* weights, const float* const* rows, int n,
 // Keys per block of a GQA group pass: about 8 KB of K (then V) rows, a multiple of the eight
 // keys qk_scores takes at once, so each block stays in L1 while every query head of the group
 // reads it (one head at a time over the whole context streamed K and V from L2 once per head).
+template <class T>
 int keys_per_block(int d) {
-  const int keys = 8192 / (static_cast<int>(sizeof(float)) * d) / 8 * 8;
+  const int keys = 8192 / (static_cast<int>(sizeof(T)) * d) / 8 * 8;
   return keys < 8 ? 8 : keys;
 }
 
@@ -149,14 +176,16 @@ int keys_per_block(int d) {
 // Inlined by force: GCC drops calls to a function whose only effect is a prefetch.
 constexpr int kPrefetchBlocks = 4;
 
-template <int Hint>
-__attribute__((always_inline)) inline void prefetch_rows(const float* const* rows, int from, int count, int n, int d,
+template <int Hint, class T>
+__attribute__((always_inline)) inline void prefetch_rows(const T* const* rows, int from, int count, int n, int d,
                                                          ptrdiff_t v_offset) {
+  constexpr int kPerLine = 64 / sizeof(T);
   for (int r = from; r < from + count && r < n; ++r)
-    for (int e = 0; e < d; e += 16) _mm_prefetch(reinterpret_cast<const char*>(rows[r] + v_offset + e), static_cast<_mm_hint>(Hint));
+    for (int e = 0; e < d; e += kPerLine) _mm_prefetch(reinterpret_cast<const char*>(rows[r] + v_offset + e), static_cast<_mm_hint>(Hint));
 }
 
-__attribute__((always_inline)) inline void prefetch_ahead(const float* const* rows, int next, int block, int n, int d,
+template <class T>
+__attribute__((always_inline)) inline void prefetch_ahead(const T* const* rows, int next, int block, int n, int d,
                                                           ptrdiff_t v_offset) {
   const int later = next + (kPrefetchBlocks - 1) * block;
   if (next == 0) {
@@ -174,56 +203,58 @@ bool visible(const AttentionSequence& s, int i, int j) {
 
 // The K rows token i of `s` attends to, for one kv head: the context page by page in position
 // order, then the step's visible rows by index. V rows sit at the same offsets of the V cache.
-int key_rows(const KvGeometry& g, KvLayer layer, const AttentionSequence& s, int i, int kv_head, const float** rows) {
+template <class T>
+int key_rows(const KvGeometry& g, const T* k, const AttentionSequence& s, int i, int kv_head, const T** rows) {
   const int bs = g.block_size, d = g.head_dim;
   int n = 0;
   for (int p0 = 0, b = 0; p0 < s.context_len; p0 += bs, ++b) {
-    const float* page = layer.k + g.page(s.block_table[b], kv_head);
+    const T* page = k + g.page(s.block_table[b], kv_head);
     const int in_page = s.context_len - p0 < bs ? s.context_len - p0 : bs;
     for (int o = 0; o < in_page; ++o) rows[n++] = page + o * d;
   }
   for (int j = 0; j < s.count; ++j)
-    if (visible(s, i, j)) rows[n++] = layer.k + g.row(s.slots[j], kv_head);
+    if (visible(s, i, j)) rows[n++] = k + g.row(s.slots[j], kv_head);
   return n;
 }
 
-}  // namespace
-
-void kv_store(const KvGeometry& g, KvLayer layer, const float* k, const float* v, const int32_t* slots,
-              int tokens) {
-  const size_t stride = g.token_stride(), row_bytes = sizeof(float) * g.head_dim;
+template <class T>
+void store_rows(const KvGeometry& g, T* k_cache, T* v_cache, const float* k, const float* v, const int32_t* slots, int tokens) {
+  const size_t stride = g.token_stride();
   for (int t = 0; t < tokens; ++t) {
     for (int h = 0; h < g.kv_heads; ++h) {
       const size_t at = g.row(slots[t], h), from = t * stride + static_cast<size_t>(h) * g.head_dim;
-      std::memcpy(layer.k + at, k + from, row_bytes);
-      std::memcpy(layer.v + at, v + from, row_bytes);
+      for (int e = 0; e < g.head_dim; ++e) {
+        narrow(k[from + e], k_cache + at + e);
+        narrow(v[from + e], v_cache + at + e);
+      }
     }
   }
 }
 
-void paged_attention(ThreadPool& pool, const KvGeometry& g, KvLayer layer, const float* q, int q_heads,
-                     const AttentionSequence* seqs, int nseqs, int total_tokens, float* out) {
+template <class T>
+void attend(ThreadPool& pool, const KvGeometry& g, const T* k_cache, const T* v_cache, const float* q, int q_heads,
+            const AttentionSequence* seqs, int nseqs, int total_tokens, float* out) {
   const int group = q_heads / g.kv_heads, d = g.head_dim;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const size_t row = static_cast<size_t>(q_heads) * d;
-  const ptrdiff_t v_offset = layer.v - layer.k;
+  const ptrdiff_t v_offset = v_cache - k_cache;
   // A task is one token's query heads of one kv head (all of them, or a part where that leaves
   // too few tasks for the pool), which walk the keys a block at a time so K and V come in from
   // memory once per group, not once per head. Tasks are in batch order; the sequence of a token is
   // found by a walk over seqs, cheap next to the attention itself.
   const int wanted = 2 * pool.size(), units = total_tokens * g.kv_heads;
   const int parts = units >= wanted ? 1 : std::min(group, (wanted + units - 1) / units);
-  const int block = keys_per_block(d);
+  const int block = keys_per_block<T>(d);
   pool.run(units * parts, [&](int task, int) {
     // Grown once per pool thread to the longest context it meets: no per-step allocation after.
-    thread_local std::vector<const float*> rows;
+    thread_local std::vector<const T*> rows;
     thread_local std::vector<float> scores, inv;
     const int part = task % parts, kv_head = (task / parts) % g.kv_heads, token = task / parts / g.kv_heads;
     int si = 0;
     while (si + 1 < nseqs && token >= seqs[si].start + seqs[si].count) ++si;
     const AttentionSequence& s = seqs[si];
     if (rows.size() < static_cast<size_t>(s.context_len + s.count)) rows.resize(s.context_len + s.count);
-    const int n = key_rows(g, layer, s, token - s.start, kv_head, rows.data());
+    const int n = key_rows(g, k_cache, s, token - s.start, kv_head, rows.data());
     const int h0 = kv_head * group + part * group / parts, h1 = kv_head * group + (part + 1) * group / parts;
     if (scores.size() < static_cast<size_t>(h1 - h0) * n) scores.resize(static_cast<size_t>(h1 - h0) * n);
     if (inv.size() < static_cast<size_t>(h1 - h0)) inv.resize(h1 - h0);
@@ -245,6 +276,32 @@ void paged_attention(ThreadPool& pool, const KvGeometry& g, KvLayer layer, const
     for (int h = 0; h < h1 - h0; ++h)
       for (int e = 0; e < d; ++e) out[at0 + h * d + e] *= inv[h];
   });
+}
+
+}  // namespace
+
+void kv_store(const KvGeometry& g, KvLayer layer, const float* k, const float* v, const int32_t* slots,
+              int tokens) {
+  switch (g.dtype) {
+    case DType::F32: return store_rows(g, static_cast<float*>(layer.k), static_cast<float*>(layer.v), k, v, slots, tokens);
+    case DType::BF16: return store_rows(g, static_cast<Bf16*>(layer.k), static_cast<Bf16*>(layer.v), k, v, slots, tokens);
+    case DType::F16: return store_rows(g, static_cast<F16*>(layer.k), static_cast<F16*>(layer.v), k, v, slots, tokens);
+  }
+}
+
+void paged_attention(ThreadPool& pool, const KvGeometry& g, KvLayer layer, const float* q, int q_heads,
+                     const AttentionSequence* seqs, int nseqs, int total_tokens, float* out) {
+  switch (g.dtype) {
+    case DType::F32:
+      return attend(pool, g, static_cast<const float*>(layer.k), static_cast<const float*>(layer.v), q, q_heads, seqs, nseqs,
+                    total_tokens, out);
+    case DType::BF16:
+      return attend(pool, g, static_cast<const Bf16*>(layer.k), static_cast<const Bf16*>(layer.v), q, q_heads, seqs, nseqs,
+                    total_tokens, out);
+    case DType::F16:
+      return attend(pool, g, static_cast<const F16*>(layer.k), static_cast<const F16*>(layer.v), q, q_heads, seqs, nseqs,
+                    total_tokens, out);
+  }
 }
 
 }  // namespace m2

@@ -1,6 +1,7 @@
-// Attention over a paged KV cache. Per layer, K and V are f32 arrays
-// [num_blocks, kv_heads, block_size, head_dim]: a kv head's page of a block is one contiguous
-// run, so attention streams it sequentially. A token at sequence position p lives in slot
+// Attention over a paged KV cache. Per layer, K and V are arrays [num_blocks, kv_heads,
+// block_size, head_dim] of g.dtype: f32, or bf16/f16, which halve the memory and the bytes
+// attention reads (rows are rounded once when stored and widened exactly when read). A kv head's
+// page of a block is one contiguous run, so attention streams it sequentially. A token at sequence position p lives in slot
 // block_table[p / block_size] * block_size + p % block_size. The step's new tokens of a sequence
 // are written first (at their slot_mapping slots) and then read back like the context.
 // Each (token, query head) is computed alone with keys in a fixed order (context by position,
@@ -10,13 +11,14 @@
 
 #include <cstdint>
 
+#include "dtype.h"
 #include "thread_pool.h"
 
 namespace m2 {
 
 struct KvLayer {
-  float* k;
-  float* v;
+  void* k;
+  void* v;
 };
 
 struct KvGeometry {
@@ -24,11 +26,14 @@ struct KvGeometry {
   int block_size;
   int kv_heads;
   int head_dim;
+  DType dtype = DType::F32;
   size_t token_stride() const { return static_cast<size_t>(kv_heads) * head_dim; }
-  /// Floats of one kv head's page: its block_size rows, contiguous.
-  size_t page_floats() const { return static_cast<size_t>(block_size) * head_dim; }
-  /// Offset of the page of kv head `head` in block `block`.
-  size_t page(int block, int head) const { return (static_cast<size_t>(block) * kv_heads + head) * page_floats(); }
+  /// Bytes of one layer's K (or V).
+  size_t layer_bytes() const { return static_cast<size_t>(num_blocks) * block_size * token_stride() * dtype_size(dtype); }
+  /// Elements of one kv head's page: its block_size rows, contiguous.
+  size_t page_elements() const { return static_cast<size_t>(block_size) * head_dim; }
+  /// Offset (in elements) of the page of kv head `head` in block `block`.
+  size_t page(int block, int head) const { return (static_cast<size_t>(block) * kv_heads + head) * page_elements(); }
   /// Offset of the row of kv head `head` at cache slot `slot`.
   size_t row(int slot, int head) const { return page(slot / block_size, head) + static_cast<size_t>(slot % block_size) * head_dim; }
 };
@@ -46,7 +51,7 @@ struct AttentionSequence {
   const uint8_t* tree_mask;
 };
 
-/// Writes k/v rows [tokens, kv_heads * head_dim] to their slots.
+/// Writes k/v rows [tokens, kv_heads * head_dim] to their slots, rounded to g.dtype.
 void kv_store(const KvGeometry& g, KvLayer layer, const float* k, const float* v, const int32_t* slots,
               int tokens);
 

@@ -34,6 +34,7 @@ const BAD_INPUT: { name: string; args: string[]; message: RegExp; code?: number 
   { name: 'TP 8 over 4 KV heads', args: ['--model', tiny, '--tp', '8', '--token-ids', '1,2'], message: /--tp 8 does not divide the model's num_key_value_heads \(4\)/ },
   { name: 'TP 4 over 2 KV heads', args: ['--model', gqa3, '--tp', '4', '--token-ids', '1,2'], message: /--tp 4 does not divide the model's num_key_value_heads \(2\)/ },
   { name: 'token id >= vocab', args: ['--model', tiny, '--tp', '2', '--token-ids', '5,152064'], message: /token id 152064 outside the vocabulary \[0, 152064\)/ },
+  { name: 'KV dtype fp8', args: ['--model', tiny, '--kv-cache-dtype', 'fp8', '--token-ids', '1'], message: /--kv-cache-dtype must be one of auto, float32, bfloat16, float16, got "fp8"/, code: 2 },
   { name: 'missing model dir', args: ['--model', '/nonexistent/m2-model', '--tp', '2', '--token-ids', '1'], message: /model folder \/nonexistent\/m2-model has no config\.json/ },
 ];
 

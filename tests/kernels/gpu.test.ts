@@ -125,21 +125,23 @@ function loadRequest(over: Partial<LoadRequest__Output>): LoadRequest__Output {
   return {
     modelDir: '/nonexistent-model', rank: 0, tpSize: 1, layerStart: 0, layerEnd: 0, collective: 'COLLECTIVE_KIND_UNSPECIFIED',
     collectiveName: '', collectiveAddresses: [], collectiveTimeoutMs: 0, numKvBlocks: 8, blockSize: 16, maxBatchedTokens: 0,
-    maxNumSeqs: 0, threads: 1, device: '', maxModelLen: 0, ...over,
+    maxNumSeqs: 0, threads: 1, device: '', maxModelLen: 0, kvCacheDtype: '', ...over,
   } as LoadRequest__Output;
 }
 
-test('worker Load: device and NCCL options are checked before anything is loaded', () => {
+test('worker Load: device, NCCL and KV dtype options are checked before anything is loaded', () => {
   const invalid = (state: WorkerState, over: Partial<LoadRequest__Output>, pattern: RegExp): void =>
     assert.throws(() => state.load(loadRequest(over)), (e: unknown) => e instanceof WorkerStateError && e.kind === 'invalid' && pattern.test(e.message));
   const state = new WorkerState();
   invalid(state, { device: 'tpu' }, /device must be one of cpu, cuda/);
   invalid(state, { device: 'cpu', collective: 'COLLECTIVE_KIND_NCCL' }, /NCCL collective needs device cuda/);
+  invalid(state, { device: 'cpu', kvCacheDtype: 'fp8' }, /kv_cache_dtype must be f32, bf16 or f16, got "fp8"/);
   if (!gpuBackend().built || gpuBackend().devices.length === 0) {
     invalid(state, { device: 'cuda' }, /device cuda: /);
     invalid(new WorkerState({ device: 'cuda' }), {}, /device cuda: /);
   } else {
     invalid(state, { device: 'cuda', collective: 'COLLECTIVE_KIND_NCCL', collectiveName: 'not-an-id' }, /256 hex characters/);
+    invalid(state, { device: 'cuda', kvCacheDtype: 'bf16' }, /CUDA ranks keep the KV cache in f32/);
   }
 });
 

@@ -33,7 +33,7 @@ function sequence(blocks: number[], context: number, count: number, treeMask?: U
   return { numTokens: count, contextLen: context, blockTable: table, slots, treeMask };
 }
 
-function reference(q: Float32Array, seqs: Seq[]): Float64Array {
+function reference(q: Float32Array, seqs: Seq[], cache = { k: kCache, v: vCache }): Float64Array {
   const out = new Float64Array(q.length);
   let row = 0;
   const group = qHeads / kvHeads;
@@ -48,14 +48,14 @@ function reference(q: Float32Array, seqs: Seq[]): Float64Array {
         const qo = (row * qHeads + h) * headDim;
         const scores = keys.map((sl) => {
           let d = 0;
-          for (let e = 0; e < headDim; ++e) d += q[qo + e] * kCache[cacheRow(sl, kvh) + e];
+          for (let e = 0; e < headDim; ++e) d += q[qo + e] * cache.k[cacheRow(sl, kvh) + e];
           return d / Math.sqrt(headDim);
         });
         const max = Math.max(...scores);
         const w = scores.map((x) => Math.exp(x - max));
         const sum = w.reduce((a, b) => a + b, 0);
         keys.forEach((sl, k) => {
-          for (let e = 0; e < headDim; ++e) out[qo + e] += (w[k] / sum) * vCache[cacheRow(sl, kvh) + e];
+          for (let e = 0; e < headDim; ++e) out[qo + e] += (w[k] / sum) * cache.v[cacheRow(sl, kvh) + e];
         });
       }
     }
@@ -85,6 +85,42 @@ test('pagedAttention: prefill, decode, chunk and tree rows over scattered blocks
   const q = random(rows * qHeads * headDim, 'q');
   assertClose(run(seqs, q), reference(q, seqs));
   assertClose(run(seqs, q, 1), reference(q, seqs));
+});
+
+/** f32 -> bf16 bits, round to nearest even (the values here are finite). */
+function toBf16(x: number): number {
+  const bits = new Uint32Array(Float32Array.of(x).buffer)[0];
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+const fromBf16 = (h: number) => new Float32Array(Uint32Array.of(h << 16).buffer)[0];
+
+/** f32 -> f16 bits, round to nearest even, for the normal range the caches use here. */
+function toF16(x: number): number {
+  const bits = new Uint32Array(Float32Array.of(x).buffer)[0];
+  const sign = (bits >>> 16) & 0x8000, exp = ((bits >>> 23) & 0xff) - 127 + 15, mant = bits & 0x7fffff;
+  if (x === 0) return sign;
+  assert.ok(exp > 0 && exp < 31, `toF16: ${x} is outside the normal f16 range`);
+  const rounded = (exp << 10 | mant >>> 13) + ((mant & 0x1fff) > 0x1000 || ((mant & 0x1fff) === 0x1000 && (mant & 0x2000)) ? 1 : 0);
+  return sign | rounded;
+}
+const fromF16 = (h: number) => ((h & 0x8000) ? -1 : 1) * 2 ** (((h >>> 10) & 0x1f) - 15) * (1 + (h & 0x3ff) / 1024);
+
+test('pagedAttention: bf16 and f16 caches match the reference on the values they hold', () => {
+  const seqs = [sequence([7, 3, 19], 0, 12), sequence([30, 2, 11, 5], 17, 1), sequence([22, 4, 9], 6, 4, tree)];
+  const rows = seqs.reduce((n, s) => n + s.numTokens, 0);
+  const q = random(rows * qHeads * headDim, 'q16');
+  for (const [kvDtype, narrow, widen] of [['bfloat16', toBf16, fromBf16], ['float16', toF16, fromF16]] as const) {
+    const k16 = Uint16Array.from(kCache, narrow), v16 = Uint16Array.from(vCache, narrow);
+    const got = kernelOps.pagedAttention({ q, qHeads, kvHeads, headDim, blockSize, kCache: k16, vCache: v16, kvDtype, sequences: seqs, threads: 2 });
+    // The reference reads the same caches widened back to f32.
+    const widened = { k: Float32Array.from(k16, widen), v: Float32Array.from(v16, widen) };
+    assertClose(got, reference(q, seqs, widened));
+    assert.notDeepEqual(got, run(seqs, q), `${kvDtype}: rounding the cache changes the output a little`);
+  }
+  assert.throws(
+    () => kernelOps.pagedAttention({ q, qHeads, kvHeads, headDim, blockSize, kCache, vCache, kvDtype: 'bfloat16', sequences: seqs, threads: 1 }),
+    /Uint16Arrays/,
+  );
 });
 
 test('pagedAttention: a sequence gives bit-identical output alone and in a batch', () => {

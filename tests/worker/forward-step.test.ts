@@ -13,8 +13,8 @@ const dir = makeModel({ preset: 'micro', seed: 1 });
 const limits = { threads: 2, maxTokens: 96, numBlocks: 48, blockSize: 4, maxModelLen: 160 };
 const prompts = [[5, 17, 300, 42, 9, 77, 1, 2, 3], [400, 12], [8, 8, 8, 100, 200, 311, 7, 19, 44, 45, 46, 47, 48]];
 
-function load(threads = limits.threads): { model: NativeModel; generator: LocalGenerator; blocks: KvBlockAllocator } {
-  const { model } = loadShard(dir, { limits: { ...limits, threads } });
+function load(threads = limits.threads, kvCacheDtype?: 'bf16' | 'f16'): { model: NativeModel; generator: LocalGenerator; blocks: KvBlockAllocator } {
+  const { model } = loadShard(dir, { limits: { ...limits, threads, kvCacheDtype } });
   const blocks = new KvBlockAllocator(limits.numBlocks, limits.blockSize);
   return { model, generator: new LocalGenerator(model, blocks), blocks };
 }
@@ -49,6 +49,24 @@ test('chunked prefill gives the same logits and tokens as one-shot prefill', asy
     chunked.forEach((r, i) => {
       assert.deepEqual(r.promptLogits, oneShot[i].promptLogits, `chunk ${chunk}, prompt ${i}`);
       assert.deepEqual(r.tokens, oneShot[i].tokens);
+    });
+  }
+});
+
+test('a bf16 or f16 KV cache stays close to f32, is batch invariant and chunk invariant too', async () => {
+  const requests = prompts.map((prompt) => ({ prompt, maxTokens: 6 }));
+  const f32 = await alone(requests);
+  for (const kv of ['bf16', 'f16'] as const) {
+    const batched = await load(3, kv).generator.generate(requests, { maxStepTokens: 96, returnPromptLogits: true });
+    const chunked = await load(1, kv).generator.generate(requests, { maxStepTokens: 96, prefillChunk: 3, returnPromptLogits: true });
+    batched.forEach((r, i) => {
+      const want = f32[i].promptLogits as Float32Array, got = r.promptLogits as Float32Array;
+      const err = Math.max(...got.map((x, j) => Math.abs(x - want[j])));
+      // Only the last prompt token's logits: K/V of the earlier ones went through the cache.
+      // Logits here are up to ~18: bf16 keeps 8 significant bits, f16 11.
+      assert.ok(err > 0 && err < (kv === 'bf16' ? 0.06 : 0.01), `${kv}, prompt ${i}: max |logit - f32 logit| = ${err}`);
+      assert.deepEqual(r.promptLogits, chunked[i].promptLogits, `${kv}, prompt ${i}: chunked prefill`);
+      assert.deepEqual(r.tokens, chunked[i].tokens);
     });
   }
 });

@@ -70,6 +70,13 @@ export class WorkerState {
     if (nccl && device !== 'cuda') throw new WorkerStateError('the NCCL collective needs device cuda', 'invalid');
     const ncclId = nccl ? this.gpuOption(() => decodeNcclUniqueId(req.collectiveName)) : undefined;
     if (req.numKvBlocks < 1 || req.blockSize < 1) throw new WorkerStateError('num_kv_blocks and block_size must be positive', 'invalid');
+    const kvCacheDtype = req.kvCacheDtype || 'f32';
+    if (kvCacheDtype !== 'f32' && kvCacheDtype !== 'bf16' && kvCacheDtype !== 'f16') {
+      throw new WorkerStateError(`kv_cache_dtype must be f32, bf16 or f16, got ${JSON.stringify(req.kvCacheDtype)}`, 'invalid');
+    }
+    if (device === 'cuda' && kvCacheDtype !== 'f32') {
+      throw new WorkerStateError(`CUDA ranks keep the KV cache in f32 (asked for ${kvCacheDtype}): use --kv-cache-dtype float32`, 'invalid');
+    }
     const started = performance.now();
     // On cuda without NCCL (ranks sharing one GPU) the shm/TCP group is used host-staged.
     if (tp > 1 && !nccl) {
@@ -105,6 +112,7 @@ export class WorkerState {
         numBlocks: req.numKvBlocks + 1,
         blockSize: req.blockSize,
         maxModelLen: this.maxModelLen(req),
+        kvCacheDtype,
       },
     });
     const { config } = this.shard;
@@ -121,7 +129,7 @@ export class WorkerState {
       weightBytesPerStep: this.shard.model.weightBytesPerToken(),
       numKvBlocks: req.numKvBlocks,
       blockSize: req.blockSize,
-      kvDtype: 'f32',
+      kvDtype: kvCacheDtype,
       device,
     };
     return { shard: this.info, loadSeconds: (performance.now() - started) / 1000 };

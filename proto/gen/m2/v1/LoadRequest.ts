@@ -58,6 +58,11 @@ export interface LoadRequest {
    * Longest sequence (prompt + output) the coordinator will schedule, in tokens.
    */
   'maxModelLen'?: (number);
+  /**
+   * Element type of the KV cache: "f32", "bf16" or "f16" ("" = f32). The coordinator sized
+   * num_kv_blocks for it; CUDA ranks keep f32 only.
+   */
+  'kvCacheDtype'?: (string);
 }
 
 export interface LoadRequest__Output {
@@ -116,4 +121,9 @@ export interface LoadRequest__Output {
    * Longest sequence (prompt + output) the coordinator will schedule, in tokens.
    */
   'maxModelLen': (number);
+  /**
+   * Element type of the KV cache: "f32", "bf16" or "f16" ("" = f32). The coordinator sized
+   * num_kv_blocks for it; CUDA ranks keep f32 only.
+   */
+  'kvCacheDtype': (string);
 }

@@ -25,7 +25,7 @@ export interface ShardInfoResponse {
   'numKvBlocks'?: (number);
   'blockSize'?: (number);
   /**
-   * "f32" or "bf16": element type of the KV cache.
+   * "f32", "bf16" or "f16": element type of the KV cache.
    */
   'kvDtype'?: (string);
   'device'?: (string);
@@ -54,7 +54,7 @@ export interface ShardInfoResponse__Output {
   'numKvBlocks': (number);
   'blockSize': (number);
   /**
-   * "f32" or "bf16": element type of the KV cache.
+   * "f32", "bf16" or "f16": element type of the KV cache.
    */
   'kvDtype': (string);
   'device': (string);
