@@ -71,6 +71,8 @@ export interface EngineMetricSources {
   labels(): Record<ReplicaLabel, string>;
   stats(): EngineStats;
   ready(): boolean;
+  /** Element type of the KV cache as the ranks allocated it (ShardInfoResponse.kv_dtype). */
+  kvCacheDtype(): string;
 }
 
 export function engineMetricFamilies(registry: Registry, sources: EngineMetricSources) {
@@ -89,6 +91,17 @@ export function engineMetricFamilies(registry: Registry, sources: EngineMetricSo
     prefixCacheHits: counter('vllm:prefix_cache_hits_total', 'Prompt tokens found in the prefix cache.', (s) => s.prefixCacheHitTokens),
     steps: counter('m2:engine_steps_total', 'Engine steps run on the TP group.', (s) => s.numSteps),
     queueTime: new Histogram({ name: 'vllm:request_queue_time_seconds', help: 'Time a request waited before its first step.', labelNames: REPLICA_LABELS, buckets: REQUEST_BUCKETS, registers }),
+    cacheConfig: new Gauge({
+      name: 'vllm:cache_config_info',
+      help: 'Always 1: the KV cache configuration in the labels (num_gpu_blocks is vLLM\'s name for the blocks per rank, CPU ranks included).',
+      labelNames: [...REPLICA_LABELS, 'block_size', 'cache_dtype', 'num_gpu_blocks'] as const,
+      registers,
+      collect() {
+        const s = sources.stats();
+        this.reset();
+        this.set({ ...sources.labels(), block_size: String(s.blockSize), cache_dtype: sources.kvCacheDtype(), num_gpu_blocks: String(s.numKvBlocks) }, 1);
+      },
+    }),
     ready: new Gauge({
       name: 'm2:replica_ready',
       help: '1 while the replica is ready (all ranks healthy, a step or probe succeeded recently).',

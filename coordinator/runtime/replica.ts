@@ -76,6 +76,8 @@ export class Replica {
     private readonly children: M2Child[],
     readonly loadSeconds: number,
     readonly weightBytesPerRank: number[],
+    /** Element type of the KV cache, as rank 0 reported it. */
+    readonly kvCacheDtype: string,
     private readonly shmSegment: string | null,
   ) {}
 
@@ -155,7 +157,7 @@ export class Replica {
         },
       );
       const seconds = (performance.now() - started) / 1000;
-      return new Replica(config, tokenizer, group, engine, children, seconds, shards.map((s) => s.weightBytesLoaded), shmSegment);
+      return new Replica(config, tokenizer, group, engine, children, seconds, shards.map((s) => s.weightBytesLoaded), shards[0].kvDtype, shmSegment);
     } catch (err) {
       group?.close();
       await stopChildren(children);

@@ -60,6 +60,7 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     labels: () => ({ model_name: modelName, replica: replicaLabel }),
     stats: () => replica.engine.stats(),
     ready: () => service?.readiness().ready ?? false,
+    kvCacheDtype: () => replica.kvCacheDtype,
   });
   const replica = await Replica.start({ ...config.replica, stepMetrics: metrics });
   const readiness = new GroupReadiness(replica.group, () => replica.engine.stats().lastStepTime, { ...DEFAULT_READINESS, ...config.readiness });

@@ -81,6 +81,7 @@ test('each process exposes its families with their types and labels', async () =
     'vllm:prefix_cache_queries_total': 'counter',
     'vllm:prefix_cache_hits_total': 'counter',
     'vllm:request_queue_time_seconds': 'histogram',
+    'vllm:cache_config_info': 'gauge',
     'm2:replica_ready': 'gauge',
     'm2:step_duration_seconds': 'histogram',
     'm2:step_forward_seconds': 'histogram',
@@ -93,6 +94,8 @@ test('each process exposes its families with their types and labels', async () =
   assert.equal(total(r, 'm2:router_replica_ready', labels), 1);
   assert.equal(total(c, 'm2:replica_ready', labels), 1);
   assert.equal(total(c, 'vllm:num_requests_running', labels), 0);
+  // The tiny checkpoint is f32, so auto keeps an f32 cache.
+  assert.equal(total(c, 'vllm:cache_config_info', { ...labels, block_size: '16', cache_dtype: 'f32' }), 1);
   assert.equal(total(w, 'm2:worker_loaded', { rank: '0' }), 1);
   // No vllm:* family is exposed by two processes (Prometheus would count it twice).
   const vllm = (s: Scrape) => [...s.types.keys()].filter((n) => n.startsWith('vllm:'));
