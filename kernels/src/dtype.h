@@ -3,6 +3,8 @@
 // in registers; these scalar conversions serve the tails and the small vectors.
 #pragma once
 
+#include <immintrin.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -61,6 +63,9 @@ inline uint16_t f32_to_bf16(float f) {
   return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16);
 }
 
+/// f32 -> f16, rounding to nearest even (F16C, which every supported CPU has).
+__attribute__((target("f16c"))) inline uint16_t f32_to_f16(float f) { return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
+
 /// Element i of a tensor of type t, widened to f32.
 inline float load_as_f32(const void* data, DType t, size_t i) {
   switch (t) {
@@ -69,6 +74,15 @@ inline float load_as_f32(const void* data, DType t, size_t i) {
     case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(data)[i]);
   }
   return 0.0f;
+}
+
+/// Stores v as element i of a tensor of type t, rounded to nearest even.
+inline void store_from_f32(void* data, DType t, size_t i, float v) {
+  switch (t) {
+    case DType::F32: static_cast<float*>(data)[i] = v; return;
+    case DType::F16: static_cast<uint16_t*>(data)[i] = f32_to_f16(v); return;
+    case DType::BF16: static_cast<uint16_t*>(data)[i] = f32_to_bf16(v); return;
+  }
 }
 
 }  // namespace m2

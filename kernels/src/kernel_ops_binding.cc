@@ -111,12 +111,12 @@ Napi::Value PagedAttention(const Napi::CallbackInfo& info) {
   if (o.Get("kvDtype").IsString()) g.dtype = parse_dtype(o.Get("kvDtype").As<Napi::String>().Utf8Value());
   // f32 caches are Float32Arrays, bf16/f16 ones Uint16Arrays of the bit patterns.
   const napi_typedarray_type cache_type = g.dtype == DType::F32 ? napi_float32_array : napi_uint16_array;
-  need(env, o.Get("kCache").IsTypedArray() && o.Get("vCache").IsTypedArray() &&
-                o.Get("kCache").As<Napi::TypedArray>().TypedArrayType() == cache_type &&
-                o.Get("vCache").As<Napi::TypedArray>().TypedArrayType() == cache_type,
+  const Napi::Value k_value = o.Get("kCache"), v_value = o.Get("vCache");
+  need(env, k_value.IsTypedArray() && v_value.IsTypedArray() && k_value.As<Napi::TypedArray>().TypedArrayType() == cache_type &&
+                v_value.As<Napi::TypedArray>().TypedArrayType() == cache_type,
        "pagedAttention: kCache and vCache must be Float32Arrays (f32) or Uint16Arrays (kvDtype bf16/f16)");
-  auto kc = o.Get("kCache").As<Napi::TypedArray>();
-  auto vc = o.Get("vCache").As<Napi::TypedArray>();
+  auto kc = k_value.As<Napi::TypedArray>();
+  auto vc = v_value.As<Napi::TypedArray>();
   need(env, g.block_size > 0 && g.kv_heads > 0 && g.head_dim > 0 && q_heads % g.kv_heads == 0, "pagedAttention: bad geometry");
   g.num_blocks = static_cast<int>(kc.ElementLength() / (g.token_stride() * g.block_size));
   need(env, kc.ElementLength() == vc.ElementLength() && kc.ElementLength() == g.token_stride() * g.block_size * g.num_blocks,

@@ -33,7 +33,7 @@ inline float widen(Bf16 x) { return bf16_to_f32(x.bits); }
 inline float widen(F16 x) { return f16_to_f32(x.bits); }
 inline void narrow(float x, float* out) { *out = x; }
 inline void narrow(float x, Bf16* out) { out->bits = f32_to_bf16(x); }
-M2_AVX2_F16C inline void narrow(float x, F16* out) { out->bits = _cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT); }
+inline void narrow(float x, F16* out) { out->bits = f32_to_f16(x); }
 
 // AVX2/FMA is the baseline every supported CPU has (linear.cc refuses others). A score is one
 // 8-lane FMA accumulator over head_dim, a fixed horizontal sum, then a scalar tail of explicit
@@ -278,30 +278,28 @@ void attend(ThreadPool& pool, const KvGeometry& g, const T* k_cache, const T* v_
   });
 }
 
+// Calls f(k, v) with the layer's caches typed as g.dtype's element.
+template <class F>
+void with_typed_cache(const KvGeometry& g, KvLayer layer, F&& f) {
+  switch (g.dtype) {
+    case DType::F32: return f(static_cast<float*>(layer.k), static_cast<float*>(layer.v));
+    case DType::BF16: return f(static_cast<Bf16*>(layer.k), static_cast<Bf16*>(layer.v));
+    case DType::F16: return f(static_cast<F16*>(layer.k), static_cast<F16*>(layer.v));
+  }
+}
+
 }  // namespace
 
 void kv_store(const KvGeometry& g, KvLayer layer, const float* k, const float* v, const int32_t* slots,
               int tokens) {
-  switch (g.dtype) {
-    case DType::F32: return store_rows(g, static_cast<float*>(layer.k), static_cast<float*>(layer.v), k, v, slots, tokens);
-    case DType::BF16: return store_rows(g, static_cast<Bf16*>(layer.k), static_cast<Bf16*>(layer.v), k, v, slots, tokens);
-    case DType::F16: return store_rows(g, static_cast<F16*>(layer.k), static_cast<F16*>(layer.v), k, v, slots, tokens);
-  }
+  with_typed_cache(g, layer, [&](auto* k_cache, auto* v_cache) { store_rows(g, k_cache, v_cache, k, v, slots, tokens); });
 }
 
 void paged_attention(ThreadPool& pool, const KvGeometry& g, KvLayer layer, const float* q, int q_heads,
                      const AttentionSequence* seqs, int nseqs, int total_tokens, float* out) {
-  switch (g.dtype) {
-    case DType::F32:
-      return attend(pool, g, static_cast<const float*>(layer.k), static_cast<const float*>(layer.v), q, q_heads, seqs, nseqs,
-                    total_tokens, out);
-    case DType::BF16:
-      return attend(pool, g, static_cast<const Bf16*>(layer.k), static_cast<const Bf16*>(layer.v), q, q_heads, seqs, nseqs,
-                    total_tokens, out);
-    case DType::F16:
-      return attend(pool, g, static_cast<const F16*>(layer.k), static_cast<const F16*>(layer.v), q, q_heads, seqs, nseqs,
-                    total_tokens, out);
-  }
+  with_typed_cache(g, layer, [&](auto* k_cache, auto* v_cache) {
+    attend(pool, g, k_cache, v_cache, q, q_heads, seqs, nseqs, total_tokens, out);
+  });
 }
 
 }  // namespace m2

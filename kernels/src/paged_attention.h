@@ -1,12 +1,12 @@
 // Attention over a paged KV cache. Per layer, K and V are arrays [num_blocks, kv_heads,
 // block_size, head_dim] of g.dtype: f32, or bf16/f16, which halve the memory and the bytes
 // attention reads (rows are rounded once when stored and widened exactly when read). A kv head's
-// page of a block is one contiguous run, so attention streams it sequentially. A token at sequence position p lives in slot
-// block_table[p / block_size] * block_size + p % block_size. The step's new tokens of a sequence
-// are written first (at their slot_mapping slots) and then read back like the context.
-// Each (token, query head) is computed alone with keys in a fixed order (context by position,
-// then the step's visible tokens by index), so a result never depends on the batch or on how a
-// prompt was chunked.
+// page of a block is one contiguous run, so attention streams it sequentially. A token at
+// sequence position p lives in slot block_table[p / block_size] * block_size + p % block_size.
+// The step's new tokens of a sequence are written first (at their slot_mapping slots) and then
+// read back like the context. Each (token, query head) is computed alone with keys in a fixed
+// order (context by position, then the step's visible tokens by index), so a result never
+// depends on the batch or on how a prompt was chunked.
 #pragma once
 
 #include <cstdint>

@@ -66,19 +66,6 @@ float seeded(uint64_t& state) {
   return static_cast<float>(static_cast<int32_t>(state >> 32)) / 2147483648.0f;
 }
 
-__attribute__((target("f16c"))) uint16_t to_f16(float v) { return _cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT); }
-
-uint16_t to_bf16(float v) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-}
-
-void store_as(DType dtype, void* data, size_t i, float v) {
-  if (dtype == DType::F32) static_cast<float*>(data)[i] = v;
-  else if (dtype == DType::BF16) static_cast<uint16_t*>(data)[i] = to_bf16(v);
-  else static_cast<uint16_t*>(data)[i] = to_f16(v);
-}
 
 // linearProbe(rows, cols, dtype, M, threads, repeats, packed, seed) -> { seconds, y }: y = x W^T
 // for seeded x [M, cols] and W [rows, cols] (biased by a seeded vector), and the wall time of
@@ -100,7 +87,7 @@ Napi::Value LinearProbe(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "linearProbe: rows, cols, M, threads (<= 256), repeats (<= 1000) must be positive");
   const size_t count = static_cast<size_t>(rows) * cols;
   std::vector<uint8_t> row_major(count * dtype_size(dtype));
-  for (size_t i = 0; i < count; ++i) store_as(dtype, row_major.data(), i, seeded(state) * 0.25f);
+  for (size_t i = 0; i < count; ++i) store_from_f32(row_major.data(), dtype, i, seeded(state) * 0.25f);
   std::vector<float> x(static_cast<size_t>(M) * cols), bias(rows);
   for (float& v : bias) v = seeded(state);
   for (float& v : x) v = seeded(state);  // last: row i of x is the same for any M
