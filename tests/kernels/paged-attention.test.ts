@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelOps, type AttentionSequenceInput, type PagedAttentionInput } from '../../kernels/kernel-ops.ts';
 import { fillUniform } from '../../worker/model/seeded-weights.ts';
+import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../../worker/model/dtype.ts';
 
 const qHeads = 6, kvHeads = 2, headDim = 24, blockSize = 5, numBlocks = 40;
 const stride = kvHeads * headDim;
@@ -87,29 +88,11 @@ test('pagedAttention: prefill, decode, chunk and tree rows over scattered blocks
   assertClose(run(seqs, q, 1), reference(q, seqs));
 });
 
-/** f32 -> bf16 bits, round to nearest even (the values here are finite). */
-function toBf16(x: number): number {
-  const bits = new Uint32Array(Float32Array.of(x).buffer)[0];
-  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
-}
-const fromBf16 = (h: number) => new Float32Array(Uint32Array.of(h << 16).buffer)[0];
-
-/** f32 -> f16 bits, round to nearest even, for the normal range the caches use here. */
-function toF16(x: number): number {
-  const bits = new Uint32Array(Float32Array.of(x).buffer)[0];
-  const sign = (bits >>> 16) & 0x8000, exp = ((bits >>> 23) & 0xff) - 127 + 15, mant = bits & 0x7fffff;
-  if (x === 0) return sign;
-  assert.ok(exp > 0 && exp < 31, `toF16: ${x} is outside the normal f16 range`);
-  const rounded = (exp << 10 | mant >>> 13) + ((mant & 0x1fff) > 0x1000 || ((mant & 0x1fff) === 0x1000 && (mant & 0x2000)) ? 1 : 0);
-  return sign | rounded;
-}
-const fromF16 = (h: number) => ((h & 0x8000) ? -1 : 1) * 2 ** (((h >>> 10) & 0x1f) - 15) * (1 + (h & 0x3ff) / 1024);
-
 test('pagedAttention: bf16 and f16 caches match the reference on the values they hold', () => {
   const seqs = [sequence([7, 3, 19], 0, 12), sequence([30, 2, 11, 5], 17, 1), sequence([22, 4, 9], 6, 4, tree)];
   const rows = seqs.reduce((n, s) => n + s.numTokens, 0);
   const q = random(rows * qHeads * headDim, 'q16');
-  for (const [kvDtype, narrow, widen] of [['bfloat16', toBf16, fromBf16], ['float16', toF16, fromF16]] as const) {
+  for (const [kvDtype, narrow, widen] of [['bfloat16', f32ToBf16Bits, bf16BitsToF32], ['float16', f32ToF16Bits, f16BitsToF32]] as const) {
     const k16 = Uint16Array.from(kCache, narrow), v16 = Uint16Array.from(vCache, narrow);
     const got = kernelOps.pagedAttention({ q, qHeads, kvHeads, headDim, blockSize, kCache: k16, vCache: v16, kvDtype, sequences: seqs, threads: 2 });
     // The reference reads the same caches widened back to f32.
