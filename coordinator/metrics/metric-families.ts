@@ -55,7 +55,7 @@ export function routerMetricFamilies(registry: Registry, sources: RouterMetricSo
     }),
     replicaLoad: new Gauge({
       name: 'm2:router_replica_load',
-      help: 'Requests running or waiting on the replica as the router sees it (the larger of its last Stats and the streams open to it).',
+      help: 'Requests running or waiting on the replica as the router sees it (its own open streams now, plus the other routers\' part of the last Stats count).',
       labelNames: REPLICA_LABELS,
       registers,
       collect() {
