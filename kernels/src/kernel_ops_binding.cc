@@ -62,7 +62,7 @@ Napi::Value PackedRows(const Napi::CallbackInfo& info) {
   need(env, w.ByteLength() == static_cast<size_t>(N) * K * dtype_size(dtype), "packedRows: weights size mismatch");
   std::vector<uint8_t> packed(packed_bytes(dtype, N, K));
   pack_weights(w.Data(), dtype, N, K, packed.data());
-  const WeightMatrix wm{packed.data(), dtype, N, K, true};
+  const WeightMatrix wm{packed.data(), dtype, N, K, packed_layout(dtype)};
   auto y = Napi::Float32Array::New(env, rows.ElementLength() * K);
   for (size_t i = 0; i < rows.ElementLength(); ++i) {
     need(env, rows[i] >= 0 && rows[i] < N, "packedRows: row out of range");

@@ -23,12 +23,21 @@ constexpr int kRowsOfXPerPass = 64;
 // measured 1.2x on its 1024-row GEMM (alternating builds, one process).
 constexpr size_t kMinGroupsPerMultiPassTask = 8;
 
-// Rows per task for a matrix and M input rows: whole packed row groups, about kTaskBytes of weights.
-int rows_per_task(const WeightMatrix& w, int M) {
+// Rows per task for a matrix and M input rows: whole row groups, about kTaskBytes of weights.
+int row_groups_per_task(const WeightMatrix& w, int M) {
   const size_t row_bytes = static_cast<size_t>(w.cols) * dtype_size(w.dtype);
   size_t groups = kTaskBytes / (row_bytes * kPackRows);
   if (M > kRowsOfXPerPass && groups < kMinGroupsPerMultiPassTask) groups = kMinGroupsPerMultiPassTask;
   return static_cast<int>(groups < 1 ? 1 : groups > 64 ? 64 : groups) * kPackRows;
+}
+
+// The bf16-dot kernel's tiles span kPanelsPerTile panels: a task is whole tiles, three panels
+// (48 rows) unless the matrix is too short to give every thread several tasks, then one panel.
+// A 48-row task of a 896-col matrix is 86 KB, about kTaskBytes; of a 4864-col one, 467 KB.
+constexpr int kPanelsPerTile = 3;
+int panel_rows_per_task(const WeightMatrix& w, int threads) {
+  const int tile_rows = kPanelsPerTile * kPanelRows;
+  return w.rows >= 8 * threads * tile_rows ? tile_rows : kPanelRows;
 }
 
 using BlockKernel = void (*)(const LinearBlock&);
@@ -55,17 +64,45 @@ bool bf16_dot_enabled() {
 
 }  // namespace
 
+WeightLayout packed_layout(DType dtype) {
+  static const bool bf16_dot = bf16_dot_enabled();
+  return dtype == DType::BF16 && bf16_dot ? WeightLayout::PairPanels : WeightLayout::RowGroups;
+}
+
 size_t packed_bytes(DType dtype, int rows, int cols) {
+  if (packed_layout(dtype) == WeightLayout::PairPanels) {
+    const size_t panels = (static_cast<size_t>(rows) + kPanelRows - 1) / kPanelRows;
+    return panels * kPanelRows * bf16_row_stride(cols) * sizeof(uint16_t);
+  }
   const size_t groups = (static_cast<size_t>(rows) + kPackRows - 1) / kPackRows;
   return groups * kPackRows * cols * dtype_size(dtype);
 }
 
+namespace {
+
+// PairPanels element (row, col): panel row / kPanelRows, pair col / 2, lane row % kPanelRows.
+size_t pair_panel_index(int row, int col, int cols) {
+  const size_t pairs = bf16_row_stride(cols) / 2;
+  return ((static_cast<size_t>(row / kPanelRows) * pairs + col / 2) * kPanelRows + row % kPanelRows) * 2 + col % 2;
+}
+
+}  // namespace
+
 void pack_weights(const void* src, DType dtype, int rows, int cols, void* dst) {
+  std::memset(dst, 0, packed_bytes(dtype, rows, cols));
+  if (packed_layout(dtype) == WeightLayout::PairPanels) {
+    // Row by row: each row reads sequentially and writes into its panel (a few hundred KB at most).
+    for (int r = 0; r < rows; ++r) {
+      const uint16_t* in = static_cast<const uint16_t*>(src) + static_cast<size_t>(r) * cols;
+      uint16_t* out = static_cast<uint16_t*>(dst) + pair_panel_index(r, 0, cols);
+      for (int c = 0; c < cols; ++c) out[(c >> 1) * 2 * kPanelRows + (c & 1)] = in[c];
+    }
+    return;
+  }
   const size_t es = dtype_size(dtype), row_bytes = static_cast<size_t>(cols) * es;
   const size_t chunk_bytes = kPackChunk * es, chunks = cols / kPackChunk, tail_bytes = (cols % kPackChunk) * es;
   const auto* in = static_cast<const uint8_t*>(src);
   auto* out = static_cast<uint8_t*>(dst);
-  std::memset(dst, 0, packed_bytes(dtype, rows, cols));
   for (int g = 0; g * kPackRows < rows; ++g) {
     uint8_t* group = out + static_cast<size_t>(g) * kPackRows * row_bytes;
     for (int r = 0; r < kPackRows && g * kPackRows + r < rows; ++r) {
@@ -78,9 +115,14 @@ void pack_weights(const void* src, DType dtype, int rows, int cols, void* dst) {
 }
 
 void weight_row(const WeightMatrix& w, int row, float* out) {
-  if (!w.packed) throw std::invalid_argument("weight_row: the matrix must be packed");
-  const size_t es = dtype_size(w.dtype);
   const int cols = w.cols;
+  if (w.layout == WeightLayout::PairPanels) {
+    const auto* data = static_cast<const uint16_t*>(w.data);
+    for (int c = 0; c < cols; ++c) out[c] = load_as_f32(data, DType::BF16, pair_panel_index(row, c, cols));
+    return;
+  }
+  if (w.layout != WeightLayout::RowGroups) throw std::invalid_argument("weight_row: the matrix must be packed");
+  const size_t es = dtype_size(w.dtype);
   const int chunks = cols / kPackChunk, tail = cols % kPackChunk, r = row % kPackRows;
   const auto* group = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(row / kPackRows) * kPackRows * cols * es;
   for (int c = 0; c < chunks; ++c) {
@@ -94,26 +136,37 @@ void weight_row(const WeightMatrix& w, int row, float* out) {
 void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* jobs, int njobs) {
   static const BlockKernel kernel = select_kernel();
   static const bool bf16_dot = bf16_dot_enabled();
-  // Reused across calls: the rounded input of the calling thread's current matmul.
+  // Reused across calls: the rounded input of the calling thread's current matmul, and row-major
+  // bf16 weights repacked for the bf16-dot kernel (only tests and probes pass row-major ones).
   thread_local std::vector<uint16_t> xbf16;
+  thread_local std::vector<uint8_t> repacked[16];
+  WeightMatrix weights[16];
   int first_task[16 + 1], task_rows[16];
   BlockKernel job_kernel[16];
   if (njobs > 16) throw std::invalid_argument("linear: at most 16 jobs per call");
   first_task[0] = 0;
   bool round_x = false;
   for (int j = 0; j < njobs; ++j) {
-    task_rows[j] = rows_per_task(*jobs[j].w, M);
-    first_task[j + 1] = first_task[j] + (jobs[j].w->rows + task_rows[j] - 1) / task_rows[j];
-    const bool dot = bf16_dot && jobs[j].w->dtype == DType::BF16;
+    WeightMatrix& w = weights[j] = *jobs[j].w;
+    const bool dot = bf16_dot && w.dtype == DType::BF16;
+    if (dot && w.layout == WeightLayout::RowMajor) {
+      repacked[j].resize(packed_bytes(w.dtype, w.rows, w.cols));
+      pack_weights(w.data, w.dtype, w.rows, w.cols, repacked[j].data());
+      w.data = repacked[j].data();
+      w.layout = WeightLayout::PairPanels;
+    }
+    if ((w.layout == WeightLayout::PairPanels) != dot) throw std::logic_error("linear: weights packed for another kernel");
+    task_rows[j] = dot ? panel_rows_per_task(w, pool.size()) : row_groups_per_task(w, M);
+    first_task[j + 1] = first_task[j] + (w.rows + task_rows[j] - 1) / task_rows[j];
     job_kernel[j] = dot ? linear_block_avx512_bf16dot : kernel;
     round_x = round_x || dot;
-    if (jobs[j].w->cols != jobs[0].w->cols) throw std::invalid_argument("linear: jobs share x, so their cols must agree");
+    if (w.cols != weights[0].cols) throw std::invalid_argument("linear: jobs share x, so their cols must agree");
   }
   // A pointer, not the thread_local itself: the pool's threads would each see their own vector.
   const uint16_t* xb = nullptr;
   if (round_x) {
-    xbf16.resize(static_cast<size_t>(M) * jobs[0].w->cols);
-    to_bf16_rows(x, ldx, M, jobs[0].w->cols, xbf16.data());
+    xbf16.resize(static_cast<size_t>(M) * bf16_row_stride(weights[0].cols));
+    to_bf16_rows(x, ldx, M, weights[0].cols, xbf16.data());
     xb = xbf16.data();
   }
   // A task's job and its weight rows [n0, n1).
@@ -124,7 +177,7 @@ void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* j
     int j = 0;
     while (task >= first_task[j + 1]) ++j;
     const int n0 = (task - first_task[j]) * task_rows[j];
-    return TaskRows{j, n0, n0 + task_rows[j] < jobs[j].w->rows ? n0 + task_rows[j] : jobs[j].w->rows};
+    return TaskRows{j, n0, n0 + task_rows[j] < weights[j].rows ? n0 + task_rows[j] : weights[j].rows};
   };
   const int nthreads = pool.size();
   pool.run(first_task[njobs], [&](int task, int) {
@@ -133,16 +186,17 @@ void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* j
     // With dynamic claiming, a thread's next task is most often this one plus the thread count.
     const char* pf = nullptr;
     size_t pf_bytes = 0;
-    if (M > 1 && task + nthreads < first_task[njobs]) {
-      const TaskRows next = rows_of(task + nthreads);
-      const WeightMatrix& wn = *jobs[next.job].w;
+    // (Not for PairPanels: the bf16-dot kernel measured 10-15% slower at M = 16 with it.)
+    const TaskRows next = task + nthreads < first_task[njobs] ? rows_of(task + nthreads) : TaskRows{j, 0, 0};
+    const WeightMatrix& wn = weights[next.job];
+    if (M > 1 && next.n1 > next.n0 && wn.layout == WeightLayout::RowGroups) {
       const size_t row_bytes = static_cast<size_t>(wn.cols) * dtype_size(wn.dtype);
       pf = static_cast<const char*>(wn.data) + next.n0 * row_bytes;
       pf_bytes = (next.n1 - next.n0) * row_bytes;
     }
     for (int m0 = 0; m0 < M; m0 += kRowsOfXPerPass) {
       int m1 = m0 + kRowsOfXPerPass < M ? m0 + kRowsOfXPerPass : M;
-      job_kernel[j]({x, ldx, m0, m1, job.w, n0, n1, job.bias, job.y, job.ldy, xb, m0 == 0 ? pf : nullptr, pf_bytes});
+      job_kernel[j]({x, ldx, m0, m1, &weights[j], n0, n1, job.bias, job.y, job.ldy, xb, m0 == 0 ? pf : nullptr, pf_bytes});
     }
   });
 }

@@ -1,8 +1,8 @@
 // Linear layers y = x W^T (+ b) with W kept in its checkpoint dtype (f32/f16/bf16) and f32
 // accumulation. Batch invariance: every output element is one dot product with a fixed
-// reduction order (vector lanes over k, a fixed horizontal sum, then a scalar tail), whatever
-// the number of rows M or the tile that computes it, so a token's result never depends on the
-// rest of the batch.
+// reduction order (FMA kernels: vector lanes over k, a fixed horizontal sum, then a scalar tail;
+// bf16-dot: one lane over the col pairs in k order), whatever the number of rows M or the tile
+// that computes it, so a token's result never depends on the rest of the batch.
 #pragma once
 
 #include <immintrin.h>
@@ -12,26 +12,38 @@
 
 namespace m2 {
 
-// The packed layout a decode streams as one sequential read per task (pack_weights): rows in
-// groups of kPackRows; inside a group, cols in chunks of kPackChunk elements with the group's
-// rows interleaved chunk by chunk ([chunk][row][kPackChunk]), then each row's cols % kPackChunk
-// tail ([row][tail]). Rows past `rows` in the last group are zeros.
+// How a weight matrix is laid out. pack_weights picks one of the two packed layouts per dtype
+// (packed_layout), so every packed matrix streams as one sequential read per task:
+// - RowGroups (the FMA kernels): rows in groups of kPackRows; inside a group, cols in chunks of
+//   kPackChunk elements with the group's rows interleaved chunk by chunk
+//   ([chunk][row][kPackChunk]), then each row's cols % kPackChunk tail ([row][tail]).
+// - PairPanels (bf16 weights on the bf16-dot kernel): rows in panels of kPanelRows; inside a
+//   panel, for each pair of cols k = 2j, 2j+1, the panel's rows side by side ([j][row][2]), an
+//   odd last col paired with a zero. One 64-byte load is then one vdpbf16ps operand holding 16
+//   outputs' weights, multiplied by one input pair broadcast: no horizontal sums, and per
+//   weight byte loaded, arithmetic for every input row of the tile.
+// Rows past `rows` in the last group or panel are zeros.
+enum class WeightLayout : uint8_t { RowMajor, RowGroups, PairPanels };
 constexpr int kPackRows = 4;
 // 32 elements: one vdpbf16ps operand of bf16 weights, two f32-FMA steps of AVX-512.
 constexpr int kPackChunk = 32;
+// 16 outputs: one zmm of f32 accumulators.
+constexpr int kPanelRows = 16;
 
-/// A weight matrix [rows = outputs, cols = inputs], row-major or packed, borrowed (not owned).
+/// A weight matrix [rows = outputs, cols = inputs], borrowed (not owned).
 struct WeightMatrix {
   const void* data = nullptr;
   DType dtype = DType::F32;
   int rows = 0;
   int cols = 0;
-  bool packed = false;
+  WeightLayout layout = WeightLayout::RowMajor;
 };
 
-/// Bytes of the packed form of a rows x cols matrix (the last row group padded with zeros).
+/// The layout pack_weights writes for dtype on this CPU (and under the M2_KERNELS_* switches).
+WeightLayout packed_layout(DType dtype);
+/// Bytes of the packed form of a rows x cols matrix (the last group or panel padded with zeros).
 size_t packed_bytes(DType dtype, int rows, int cols);
-/// Writes row-major `src` into `dst` (packed_bytes long) in the packed layout.
+/// Writes row-major `src` into `dst` (packed_bytes long) in packed_layout(dtype).
 void pack_weights(const void* src, DType dtype, int rows, int cols, void* dst);
 
 /// Row `row` of a packed w widened to f32: the embedding lookup reads the tied lm_head's
@@ -57,7 +69,7 @@ struct LinearBlock {
   const float* bias;
   float* y;
   int ldy;
-  const uint16_t* xbf16;  // x rounded to bf16, row stride w->cols: the bf16-dot kernel's input
+  const uint16_t* xbf16;  // x rounded to bf16, row stride bf16_row_stride(w->cols): the bf16-dot kernel's input
   // The weights this thread most likely streams next (its next task's rows). Passes over the
   // block after the first compute from cache and leave memory idle: they pull this in to L2 a
   // slice per step instead, so the weight stream and the arithmetic overlap in batched steps.
@@ -87,9 +99,12 @@ class PrefetchSlices {
 
 void linear_block_avx512(const LinearBlock& b);
 void linear_block_avx2(const LinearBlock& b);
-/// BF16 weights only, on CPUs with AVX512_BF16: reads b.xbf16 instead of b.x.
+/// BF16 weights in the PairPanels layout, on CPUs with AVX512_BF16: reads b.xbf16, not b.x.
 void linear_block_avx512_bf16dot(const LinearBlock& b);
-/// Rounds x [M, K] (row stride ldx) to bf16 (RNE) into out [M, K]; needs AVX512_BF16.
+/// Elements per row of the bf16-dot kernel's input: K rounded up to whole pairs.
+inline int bf16_row_stride(int K) { return K + (K & 1); }
+/// Rounds x [M, K] (row stride ldx) to bf16 (RNE) into out [M, bf16_row_stride(K)], an odd K's
+/// pad element zero; needs AVX512_BF16.
 void to_bf16_rows(const float* x, int ldx, int M, int K, uint16_t* out);
 
 /// Runs every job over the same input x [M, K] (row stride ldx) in one pool dispatch. Packed

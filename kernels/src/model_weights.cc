@@ -74,7 +74,7 @@ void ModelWeights::set(const std::string& name, const void* data, size_t bytes, 
     const int rows = slot.matrix->rows, cols = slot.matrix->cols;
     HugeBuffer mem = allocate_huge(packed_bytes(dtype, rows, cols), "tensor '" + name + "'");
     pack_weights(data, dtype, rows, cols, mem.get());
-    slot.matrix->packed = true;
+    slot.matrix->layout = packed_layout(dtype);
     slot.matrix->data = mem.get();
     storage_.erase(name);
     storage_.emplace(name, std::move(mem));

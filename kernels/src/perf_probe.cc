@@ -96,7 +96,7 @@ Napi::Value LinearProbe(const Napi::CallbackInfo& info) {
   if (!weights) throw Napi::Error::New(env, "linearProbe: out of memory");
   if (packed) pack_weights(row_major.data(), dtype, rows, cols, weights.get());
   else std::memcpy(weights.get(), row_major.data(), bytes);
-  const WeightMatrix w{weights.get(), dtype, rows, cols, packed};
+  const WeightMatrix w{weights.get(), dtype, rows, cols, packed ? packed_layout(dtype) : WeightLayout::RowMajor};
   Napi::Float32Array y = Napi::Float32Array::New(env, static_cast<size_t>(M) * rows);
   Napi::Float64Array seconds = Napi::Float64Array::New(env, repeats);
   ThreadPool pool(threads);

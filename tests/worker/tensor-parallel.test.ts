@@ -49,9 +49,12 @@ for (const name of ['tiny', 'gqa3-bf16']) {
         // bf16 weights take the bf16-dot kernel (activations rounded to bf16): see tests/worker/golden.test.ts.
         const tol = (name === 'gqa3-bf16' ? 2 ** -8 : 1e-4) * ref.firstLogits.maxAbs;
         ref.firstLogits.topIds.forEach((id, j) => assert.ok(Math.abs(logits[id] - ref.firstLogits.topValues[j]) <= tol, `prompt ${i} logit ${id}`));
+        // TP=2 sums each row-parallel dot product in two halves, so f32 roundings differ from TP=1;
+        // where activations are rounded to bf16 (bf16-dot), such a difference can move a value
+        // across a bf16 rounding boundary, a step of 2^-8: the same bound as against HF.
         let maxDiff = 0;
         for (let v = 0; v < logits.length; ++v) maxDiff = Math.max(maxDiff, Math.abs(logits[v] - (tp1[i].promptLogits as Float32Array)[v]));
-        assert.ok(maxDiff <= 1e-5 * ref.firstLogits.maxAbs, `prompt ${i}: TP=2 vs TP=1 max|diff| ${maxDiff}`);
+        assert.ok(maxDiff <= (name === 'gqa3-bf16' ? 2 ** -8 : 1e-5) * ref.firstLogits.maxAbs, `prompt ${i}: TP=2 vs TP=1 max|diff| ${maxDiff}`);
         const tie = ref.gaps.findIndex((g) => g < (name === 'gqa3-bf16' ? 0.25 : 1e-3));
         const n = tie === -1 ? ref.ids.length : tie + 1;
         assert.deepEqual(tp2[i].tokens.slice(0, n), ref.ids.slice(0, n), `prompt ${i} ids vs HF`);
