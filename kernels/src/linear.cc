@@ -165,9 +165,16 @@ void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* j
   // A pointer, not the thread_local itself: the pool's threads would each see their own vector.
   const uint16_t* xb = nullptr;
   if (round_x) {
-    xbf16.resize(static_cast<size_t>(M) * bf16_row_stride(weights[0].cols));
-    to_bf16_rows(x, ldx, M, weights[0].cols, xbf16.data());
-    xb = xbf16.data();
+    const int K = weights[0].cols, stride = bf16_row_stride(K);
+    xbf16.resize(static_cast<size_t>(M) * stride);
+    uint16_t* out = xbf16.data();
+    // A prefill's input is megabytes: rounded by all threads, 16 rows a task.
+    constexpr int kRowsPerTask = 16;
+    pool.run((M + kRowsPerTask - 1) / kRowsPerTask, [&](int task, int) {
+      const int m0 = task * kRowsPerTask, rows = M - m0 < kRowsPerTask ? M - m0 : kRowsPerTask;
+      to_bf16_rows(x + static_cast<size_t>(m0) * ldx, ldx, rows, K, out + static_cast<size_t>(m0) * stride);
+    });
+    xb = out;
   }
   // A task's job and its weight rows [n0, n1).
   struct TaskRows {
