@@ -25,7 +25,7 @@ namespace m2 {
 // Rows past `rows` in the last group or panel are zeros.
 enum class WeightLayout : uint8_t { RowMajor, RowGroups, PairPanels };
 constexpr int kPackRows = 4;
-// 32 elements: one vdpbf16ps operand of bf16 weights, two f32-FMA steps of AVX-512.
+// 32 elements: two f32-FMA steps of AVX-512, four of AVX2.
 constexpr int kPackChunk = 32;
 // 16 outputs: one zmm of f32 accumulators.
 constexpr int kPanelRows = 16;
