@@ -21,9 +21,34 @@ constexpr int kNR = 3;
 
 inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh>(v); }
 
+// The thread's next task's weights (LinearBlock::prefetch), pulled into L2 at an even rate over
+// every k step of this block: without it the first row block of a task streams from DRAM while
+// the later ones compute from L2 with the memory idle (linear.cc decides when it pays).
+class NextTaskStream {
+ public:
+  NextTaskStream(const LinearBlock& b, int pairs) {
+    if (!b.prefetch) return;
+    const size_t steps = static_cast<size_t>((b.m1 - b.m0 + kMR - 1) / kMR) * pairs;
+    base_ = b.prefetch;
+    end_ = b.prefetch_bytes;
+    stride_ = (b.prefetch_bytes + steps - 1) / steps;
+  }
+  /// One k step: the next stride's worth of lines.
+  void step() {
+    if (at_ >= end_) return;
+    const size_t to = at_ + stride_ < end_ ? at_ + stride_ : end_;
+    for (size_t line = at_ & ~size_t{63}; line < to; line += 64) _mm_prefetch(base_ + line, _MM_HINT_T1);
+    at_ = to;
+  }
+
+ private:
+  const char* base_ = nullptr;
+  size_t end_ = 0, stride_ = 0, at_ = 0;
+};
+
 // Input rows [m, m + MR) against panels [n, n + NR * kPanelRows) of the block's rows.
 template <int MR, int NR>
-inline void tile(const LinearBlock& b, int m, int n) {
+inline void tile(const LinearBlock& b, int m, int n, NextTaskStream& next) {
   const int pairs = bf16_row_stride(b.w->cols) / 2;
   const auto* w = static_cast<const uint32_t*>(b.w->data) + static_cast<size_t>(n) * pairs;
   const auto* x = reinterpret_cast<const uint32_t*>(b.xbf16) + static_cast<size_t>(m) * pairs;
@@ -31,6 +56,7 @@ inline void tile(const LinearBlock& b, int m, int n) {
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_setzero_ps();
   for (int k = 0; k < pairs; ++k) {
+    next.step();
     __m512i wv[NR];
     for (int j = 0; j < NR; ++j) wv[j] = _mm512_loadu_si512(w + (static_cast<size_t>(j) * pairs + k) * kPanelRows);
     for (int i = 0; i < MR; ++i) {
@@ -51,19 +77,19 @@ inline void tile(const LinearBlock& b, int m, int n) {
 
 // Input rows [m, m + MR) against every panel of the block: kNR at a time, then the rest.
 template <int MR>
-inline void rows(const LinearBlock& b, int m) {
+inline void rows(const LinearBlock& b, int m, NextTaskStream& next) {
   int n = b.n0;
-  for (; n + kNR * kPanelRows <= b.n1; n += kNR * kPanelRows) tile<MR, kNR>(b, m, n);
+  for (; n + kNR * kPanelRows <= b.n1; n += kNR * kPanelRows) tile<MR, kNR>(b, m, n, next);
   const int left = (b.n1 - n + kPanelRows - 1) / kPanelRows;
-  if (left == 2) tile<MR, 2>(b, m, n);
-  if (left == 1) tile<MR, 1>(b, m, n);
+  if (left == 2) tile<MR, 2>(b, m, n, next);
+  if (left == 1) tile<MR, 1>(b, m, n, next);
 }
 
 template <int MR>
-inline void tail_rows(const LinearBlock& b, int m) {
+inline void tail_rows(const LinearBlock& b, int m, NextTaskStream& next) {
   if constexpr (MR > 0) {
-    if (b.m1 - m == MR) return rows<MR>(b, m);
-    tail_rows<MR - 1>(b, m);
+    if (b.m1 - m == MR) return rows<MR>(b, m, next);
+    tail_rows<MR - 1>(b, m, next);
   }
 }
 
@@ -89,9 +115,10 @@ void to_bf16_rows(const float* x, int ldx, int M, int K, uint16_t* out) {
 }
 
 void linear_block_avx512_bf16dot(const LinearBlock& b) {
+  NextTaskStream next(b, bf16_row_stride(b.w->cols) / 2);
   int m = b.m0;
-  for (; m + kMR <= b.m1; m += kMR) rows<kMR>(b, m);
-  tail_rows<kMR - 1>(b, m);
+  for (; m + kMR <= b.m1; m += kMR) rows<kMR>(b, m, next);
+  tail_rows<kMR - 1>(b, m, next);
 }
 
 }  // namespace m2
