@@ -157,7 +157,6 @@ void weight_row(const WeightMatrix& w, int row, float* out) {
 
 void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* jobs, int njobs) {
   static const BlockKernel kernel = select_kernel();
-  static const bool bf16_dot = bf16_dot_enabled();
   // Reused across calls: the rounded input of the calling thread's current matmul, and row-major
   // bf16 weights repacked for the bf16-dot kernel (only tests and probes pass row-major ones).
   thread_local std::vector<uint16_t> xbf16;
@@ -165,12 +164,14 @@ void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* j
   WeightMatrix weights[16];
   int first_task[16 + 1], task_rows[16];
   BlockKernel job_kernel[16];
+  bool prefetch_job[16];
   if (njobs > 16) throw std::invalid_argument("linear: at most 16 jobs per call");
   first_task[0] = 0;
   bool round_x = false;
   for (int j = 0; j < njobs; ++j) {
     WeightMatrix& w = weights[j] = *jobs[j].w;
-    const bool dot = bf16_dot && w.dtype == DType::BF16;
+    // The bf16-dot kernel takes exactly the matrices pack_weights gives its layout.
+    const bool dot = packed_layout(w.dtype) == WeightLayout::PairPanels;
     if (dot && w.layout == WeightLayout::RowMajor) {
       repacked[j].resize(packed_bytes(w.dtype, w.rows, w.cols));
       pack_weights(w.data, w.dtype, w.rows, w.cols, repacked[j].data());
@@ -180,6 +181,7 @@ void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* j
     if ((w.layout == WeightLayout::PairPanels) != dot) throw std::logic_error("linear: weights packed for another kernel");
     task_rows[j] = dot ? panel_rows_per_task(w, pool.size()) : row_groups_per_task(w, M);
     first_task[j + 1] = first_task[j] + (w.rows + task_rows[j] - 1) / task_rows[j];
+    prefetch_job[j] = prefetch_next_task(w, task_rows[j], M);
     job_kernel[j] = dot ? linear_block_avx512_bf16dot : kernel;
     round_x = round_x || dot;
     if (w.cols != weights[0].cols) throw std::invalid_argument("linear: jobs share x, so their cols must agree");
@@ -215,12 +217,14 @@ void linear(ThreadPool& pool, const float* x, int ldx, int M, const LinearJob* j
     // With dynamic claiming, a thread's next task is most often this one plus the thread count.
     const char* pf = nullptr;
     size_t pf_bytes = 0;
-    const TaskRows next = task + nthreads < first_task[njobs] ? rows_of(task + nthreads) : TaskRows{j, 0, 0};
-    const WeightMatrix& wn = weights[next.job];
-    if (next.n1 > next.n0 && prefetch_next_task(wn, task_rows[next.job], M)) {
-      const size_t row_bytes = stored_row_bytes(wn);
-      pf = static_cast<const char*>(wn.data) + next.n0 * row_bytes;
-      pf_bytes = (next.n1 - next.n0) * row_bytes;
+    if (task + nthreads < first_task[njobs]) {
+      const TaskRows next = rows_of(task + nthreads);
+      if (prefetch_job[next.job]) {
+        const WeightMatrix& wn = weights[next.job];
+        const size_t row_bytes = stored_row_bytes(wn);
+        pf = static_cast<const char*>(wn.data) + next.n0 * row_bytes;
+        pf_bytes = (next.n1 - next.n0) * row_bytes;
+      }
     }
     for (int m0 = 0; m0 < M; m0 += kRowsOfXPerPass) {
       int m1 = m0 + kRowsOfXPerPass < M ? m0 + kRowsOfXPerPass : M;

@@ -70,9 +70,10 @@ struct LinearBlock {
   float* y;
   int ldy;
   const uint16_t* xbf16;  // x rounded to bf16, row stride bf16_row_stride(w->cols): the bf16-dot kernel's input
-  // The weights this thread most likely streams next (its next task's rows). Passes over the
-  // block after the first compute from cache and leave memory idle: they pull this in to L2 a
-  // slice per step instead, so the weight stream and the arithmetic overlap in batched steps.
+  // The weights this thread most likely streams next (its next task's rows). Work on the block
+  // that computes from cache leaves memory idle: the kernels pull this in to L2 a slice at a time
+  // meanwhile (PrefetchSlices, the bf16-dot kernel's NextTaskStream), so the weight stream and
+  // the arithmetic overlap in batched steps.
   const char* prefetch = nullptr;
   size_t prefetch_bytes = 0;
 };
