@@ -12,5 +12,16 @@ export interface CpuFeatures {
   avx512vnni: boolean;
 }
 
+/** Which kernel families run here: the CPU's features under the M2_KERNELS_MAX_ISA=avx2 and
+ * M2_KERNELS_BF16_DOT=0 caps. bf16Dot: bf16 weights and bf16 KV caches meet vdpbf16ps (their
+ * f32 operands rounded to bf16); otherwise they are widened to exact f32. */
+export interface KernelPaths {
+  avx512: boolean;
+  bf16Dot: boolean;
+}
+
+const addon = nativeAddon<{ cpuFeatures(): CpuFeatures; kernelPaths(): KernelPaths }>();
+
 /** Synchronous; the result is computed once per process. */
-export const cpuFeatures: () => CpuFeatures = nativeAddon<{ cpuFeatures(): CpuFeatures }>().cpuFeatures;
+export const cpuFeatures: () => CpuFeatures = addon.cpuFeatures;
+export const kernelPaths: () => KernelPaths = addon.kernelPaths;

@@ -25,8 +25,16 @@ Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value KernelPathsJs(const Napi::CallbackInfo& info) {
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("avx512", m2::avx512_kernels_allowed());
+  out.Set("bf16Dot", m2::bf16_dot_kernels_enabled());
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs));
+  exports.Set("kernelPaths", Napi::Function::New(env, KernelPathsJs));
   m2::register_sampling(env, exports);
   m2::register_collective(env, exports);
   m2::register_model_exports(env, exports);

@@ -1,5 +1,8 @@
 #include "cpu_features.h"
 
+#include <cstdlib>
+#include <string>
+
 namespace m2 {
 
 static CpuFeatures detect() {
@@ -23,6 +26,17 @@ static CpuFeatures detect() {
 const CpuFeatures& cpu_features() {
   static const CpuFeatures features = detect();
   return features;
+}
+
+bool avx512_kernels_allowed() {
+  const CpuFeatures& f = cpu_features();
+  const char* cap = std::getenv("M2_KERNELS_MAX_ISA");
+  return !(cap && std::string(cap) == "avx2") && f.avx512f && f.avx512bw && f.avx512vl;
+}
+
+bool bf16_dot_kernels_enabled() {
+  const char* flag = std::getenv("M2_KERNELS_BF16_DOT");
+  return avx512_kernels_allowed() && cpu_features().avx512bf16 && !(flag && std::string(flag) == "0");
 }
 
 }  // namespace m2

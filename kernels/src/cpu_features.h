@@ -17,4 +17,12 @@ struct CpuFeatures {
 
 const CpuFeatures& cpu_features();
 
+/// AVX-512 kernels may run: the CPU has F/BW/VL and M2_KERNELS_MAX_ISA is not "avx2" (which keeps
+/// AVX-512 machines on the AVX2 path, so tests cover both).
+bool avx512_kernels_allowed();
+
+/// bf16 data meets vdpbf16ps (linear's bf16 weights, attention's bf16 KV cache): AVX-512 allowed,
+/// AVX512_BF16 present and M2_KERNELS_BF16_DOT is not "0" (which keeps bf16 on exact f32 paths).
+bool bf16_dot_kernels_enabled();
+
 }  // namespace m2

@@ -1,9 +1,7 @@
 #include "linear.h"
 
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
-#include <string>
 #include <vector>
 
 #include "cpu_features.h"
@@ -64,30 +62,17 @@ bool prefetch_next_task(const WeightMatrix& w, int task_rows, int M) {
 
 using BlockKernel = void (*)(const LinearBlock&);
 
-// M2_KERNELS_MAX_ISA=avx2 keeps AVX-512 machines on the AVX2 path (tests cover both paths).
-bool avx512_allowed() {
-  const CpuFeatures& f = cpu_features();
-  const char* cap = std::getenv("M2_KERNELS_MAX_ISA");
-  return !(cap && std::string(cap) == "avx2") && f.avx512f && f.avx512bw && f.avx512vl;
-}
-
 BlockKernel select_kernel() {
   const CpuFeatures& f = cpu_features();
-  if (avx512_allowed()) return linear_block_avx512;
+  if (avx512_kernels_allowed()) return linear_block_avx512;
   if (f.avx2 && f.fma && f.f16c) return linear_block_avx2;
   throw std::runtime_error("m2 kernels need a CPU with AVX2, FMA and F16C");
-}
-
-// M2_KERNELS_BF16_DOT=0 keeps bf16 weights on the f32 path (exact f32 activations).
-bool bf16_dot_enabled() {
-  const char* flag = std::getenv("M2_KERNELS_BF16_DOT");
-  return avx512_allowed() && cpu_features().avx512bf16 && !(flag && std::string(flag) == "0");
 }
 
 }  // namespace
 
 WeightLayout packed_layout(DType dtype) {
-  static const bool bf16_dot = bf16_dot_enabled();
+  static const bool bf16_dot = bf16_dot_kernels_enabled();
   return dtype == DType::BF16 && bf16_dot ? WeightLayout::PairPanels : WeightLayout::RowGroups;
 }
 

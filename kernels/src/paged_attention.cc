@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "attention_keys.h"
 #include "vec_math.h"
 
 namespace m2 {
@@ -96,32 +97,6 @@ M2_AVX2_F16C void qk_scores(const float* q, const T* const* rows, int n, int d, 
   }
 }
 
-// scores[r] = exp(scores[r] - max) in place; returns their sum (8 lane sums, then hsum8).
-M2_AVX2 float softmax_weights(float* scores, int n) {
-  __m256 m = _mm256_set1_ps(-INFINITY);
-  int r = 0;
-  for (; r + 8 <= n; r += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(scores + r));
-  float max_score = -INFINITY;
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, m);
-  for (float x : lanes) max_score = x > max_score ? x : max_score;
-  for (; r < n; ++r) max_score = scores[r] > max_score ? scores[r] : max_score;
-  const __m256 mv = _mm256_set1_ps(max_score);
-  __m256 sum = _mm256_setzero_ps();
-  for (r = 0; r + 8 <= n; r += 8) {
-    const __m256 w = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + r), mv));
-    _mm256_storeu_ps(scores + r, w);
-    sum = _mm256_add_ps(sum, w);
-  }
-  if (r < n) {
-    const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    const __m256 w = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_maskload_ps(scores + r, keep), mv)), _mm256_castsi256_ps(keep));
-    _mm256_maskstore_ps(scores + r, keep, w);
-    sum = _mm256_add_ps(sum, w);
-  }
-  return hsum8(sum);
-}
-
 // out[c0 : c0 + 8 * NV] (+)= sum_r weights[r] * V row r, accumulated in registers in row order; V
 // row r is at rows[r] + v_offset (the K row's place in the V cache). `accumulate` continues the
 // sums of earlier rows stored in out: f32 stores and loads are exact, so a sum split over row
@@ -197,26 +172,6 @@ __attribute__((always_inline)) inline void prefetch_ahead(const T* const* rows, 
   prefetch_rows<_MM_HINT_T1>(rows, later, block, n, d, v_offset);
 }
 
-bool visible(const AttentionSequence& s, int i, int j) {
-  return s.tree_mask ? s.tree_mask[static_cast<size_t>(i) * s.count + j] != 0 : j <= i;
-}
-
-// The K rows token i of `s` attends to, for one kv head: the context page by page in position
-// order, then the step's visible rows by index. V rows sit at the same offsets of the V cache.
-template <class T>
-int key_rows(const KvGeometry& g, const T* k, const AttentionSequence& s, int i, int kv_head, const T** rows) {
-  const int bs = g.block_size, d = g.head_dim;
-  int n = 0;
-  for (int p0 = 0, b = 0; p0 < s.context_len; p0 += bs, ++b) {
-    const T* page = k + g.page(s.block_table[b], kv_head);
-    const int in_page = s.context_len - p0 < bs ? s.context_len - p0 : bs;
-    for (int o = 0; o < in_page; ++o) rows[n++] = page + o * d;
-  }
-  for (int j = 0; j < s.count; ++j)
-    if (visible(s, i, j)) rows[n++] = k + g.row(s.slots[j], kv_head);
-  return n;
-}
-
 template <class T>
 void store_rows(const KvGeometry& g, T* k_cache, T* v_cache, const float* k, const float* v, const int32_t* slots, int tokens) {
   const size_t stride = g.token_stride();
@@ -290,6 +245,31 @@ void with_typed_cache(const KvGeometry& g, KvLayer layer, F&& f) {
 
 }  // namespace
 
+M2_AVX2 float softmax_weights(float* scores, int n) {
+  __m256 m = _mm256_set1_ps(-INFINITY);
+  int r = 0;
+  for (; r + 8 <= n; r += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(scores + r));
+  float max_score = -INFINITY;
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, m);
+  for (float x : lanes) max_score = x > max_score ? x : max_score;
+  for (; r < n; ++r) max_score = scores[r] > max_score ? scores[r] : max_score;
+  const __m256 mv = _mm256_set1_ps(max_score);
+  __m256 sum = _mm256_setzero_ps();
+  for (r = 0; r + 8 <= n; r += 8) {
+    const __m256 w = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + r), mv));
+    _mm256_storeu_ps(scores + r, w);
+    sum = _mm256_add_ps(sum, w);
+  }
+  if (r < n) {
+    const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 w = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_maskload_ps(scores + r, keep), mv)), _mm256_castsi256_ps(keep));
+    _mm256_maskstore_ps(scores + r, keep, w);
+    sum = _mm256_add_ps(sum, w);
+  }
+  return hsum8(sum);
+}
+
 void kv_store(const KvGeometry& g, KvLayer layer, const float* k, const float* v, const int32_t* slots,
               int tokens) {
   with_typed_cache(g, layer, [&](auto* k_cache, auto* v_cache) { store_rows(g, k_cache, v_cache, k, v, slots, tokens); });
@@ -297,6 +277,9 @@ void kv_store(const KvGeometry& g, KvLayer layer, const float* k, const float* v
 
 void paged_attention(ThreadPool& pool, const KvGeometry& g, KvLayer layer, const float* q, int q_heads,
                      const AttentionSequence* seqs, int nseqs, int total_tokens, float* out) {
+  if (bf16_dot_attention(g))
+    return attend_bf16dot(pool, g, static_cast<const uint16_t*>(layer.k), static_cast<const uint16_t*>(layer.v), q, q_heads,
+                          seqs, nseqs, out);
   with_typed_cache(g, layer, [&](auto* k_cache, auto* v_cache) {
     attend(pool, g, k_cache, v_cache, q, q_heads, seqs, nseqs, total_tokens, out);
   });

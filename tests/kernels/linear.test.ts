@@ -4,11 +4,10 @@
 // bf16-dot path, which rounds x to bf16 first: its reference rounds x the same way (the
 // products are then exact in f32, so the same accumulation tolerance holds).
 import { test } from 'node:test';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { kernelOps } from '../../kernels/kernel-ops.ts';
-import { cpuFeatures } from '../../kernels/cpu-features.ts';
+import { kernelPaths } from '../../kernels/cpu-features.ts';
+import { passesWith } from '../helpers/rerun-with-env.ts';
 import type { TensorDtypeName } from '../../kernels/model.ts';
 import { bf16BitsToF32, decodeFloats, encodeFloats, f32ToBf16Bits, type TensorDtype } from '../../worker/model/dtype.ts';
 import { fillUniform } from '../../worker/model/seeded-weights.ts';
@@ -21,12 +20,7 @@ function random(n: number, name: string): Float32Array {
   return out;
 }
 
-// The rule kernels/src/linear.cc applies to pick the bf16-dot kernel for bf16 weights.
-function bf16DotPath(): boolean {
-  const f = cpuFeatures();
-  const avx512 = process.env.M2_KERNELS_MAX_ISA !== 'avx2' && f.avx512f && f.avx512bw && f.avx512vl;
-  return avx512 && f.avx512bf16 && process.env.M2_KERNELS_BF16_DOT !== '0';
-}
+const bf16DotPath = (): boolean => kernelPaths().bf16Dot;
 
 function roundedToBf16(x: Float32Array): Float32Array {
   return x.map((v) => bf16BitsToF32(f32ToBf16Bits(v)));
@@ -108,22 +102,10 @@ test('linear: size mismatches are errors, not crashes', () => {
   assert.throws(() => kernelOps.linear(x, 2, new Uint8Array(32), 'int4' as 'f32', 2, 4, null, 1), /unsupported tensor dtype/);
 });
 
-/** Runs this file again in a child with `extra` set: the kernel path is chosen once per process. */
-function passesWith(extra: Record<string, string>): void {
-  const { NODE_TEST_CONTEXT: _parentRunner, ...env } = process.env;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', fileURLToPath(import.meta.url)], {
-    env: { ...env, ...extra },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  assert.equal(run.status, 0, run.stdout + run.stderr);
-  assert.match(run.stdout, /# fail 0/);
-}
-
 test('linear: the AVX2 path passes these tests too (M2_KERNELS_MAX_ISA=avx2)', { skip: process.env.M2_KERNELS_MAX_ISA === 'avx2' }, () => {
-  passesWith({ M2_KERNELS_MAX_ISA: 'avx2' });
+  passesWith(import.meta.url, { M2_KERNELS_MAX_ISA: 'avx2' });
 });
 
 test('linear: bf16 weights pass these tests on the f32 path too (M2_KERNELS_BF16_DOT=0)', { skip: !bf16DotPath() }, () => {
-  passesWith({ M2_KERNELS_BF16_DOT: '0' });
+  passesWith(import.meta.url, { M2_KERNELS_BF16_DOT: '0' });
 });
