@@ -4,9 +4,11 @@
 // page of a block is one contiguous run, so attention streams it sequentially. A token at
 // sequence position p lives in slot block_table[p / block_size] * block_size + p % block_size.
 // The step's new tokens of a sequence are written first (at their slot_mapping slots) and then
-// read back like the context. Each (token, query head) is computed alone with keys in a fixed
-// order (context by position, then the step's visible tokens by index), so a result never
-// depends on the batch or on how a prompt was chunked.
+// read back like the context. Each (token, query head) gets a fixed sequence of operations over
+// its keys in a fixed order (context by position, then the step's visible tokens by index), so a
+// result never depends on the batch or on how a prompt was chunked. bf16 caches on CPUs with
+// AVX512_BF16 take a vdpbf16ps kernel (attention_bf16dot.cc: q and the softmax weights rounded to
+// bf16); every other cache is widened to f32 (paged_attention.cc).
 #pragma once
 
 #include <cstdint>
