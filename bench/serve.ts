@@ -9,18 +9,21 @@
 // and alternating gives every level the same drift.
 // Usage: npm run bench:serve -- [--url http://HOST:PORT | --preset small --tp 1 --replicas 1]
 //        [--concurrency 1,4,16,64] [--mix fixed|realistic] [--prompt 128] [--output 64] [--rounds 1]
-//        [--passes 1] [--kv-cache-memory 1GiB] [--kv-cache-dtype auto]
+//        [--passes 1] [--kv-cache-memory 1GiB] [--kv-cache-dtype auto] [--skip-roofline]
+// With a server it started and the fixed mix, it then measures the idle host's GEMM rate and read
+// bandwidth and prints each level's ceiling (bench/serve-roofline.ts) next to what it got.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadModelConfig } from '../worker/model/config.ts';
+import { loadModelConfig, type ModelConfig } from '../worker/model/config.ts';
 import { makeModel } from '../worker/model/make-model.ts';
 import { isPresetName } from '../worker/model/presets.ts';
 import { fixedRequest, realisticSession, timedRequest, type BenchRequest, type RequestTiming } from './serve-workload.ts';
 import { medianBy, quantile } from './stats.ts';
+import { measureRoofline, type Roofline } from './serve-roofline.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     passes: { type: 'string', default: '1' },
     turns: { type: 'string', default: '3' },
     out: { type: 'string' },
+    'skip-roofline': { type: 'boolean', default: false },
   },
 });
 
@@ -58,6 +62,8 @@ const mix = values.mix;
 interface Server {
   url: string;
   vocab: number;
+  /** The model's config when this bench started the server (the host is then known too). */
+  config?: ModelConfig;
   describe: string;
   stop(): Promise<void>;
 }
@@ -79,9 +85,11 @@ async function startServer(): Promise<Server> {
     });
     void exited.then(() => reject(new Error('m2 serve exited before it was ready')));
   });
+  const config = loadModelConfig(modelDir);
   return {
     url,
-    vocab: loadModelConfig(modelDir).vocabSize,
+    vocab: config.vocabSize,
+    config,
     describe: `m2 ${args.slice(0, 11).join(' ')}`,
     stop: async () => {
       child.kill('SIGTERM');
@@ -195,8 +203,20 @@ const one = results.find((r) => r.concurrency === 1);
 const sixteen = results.find((r) => r.concurrency === 16);
 if (one && sixteen) console.log(`16 streams / 1 stream output tok/s: ${(sixteen.output_tok_s / one.output_tok_s).toFixed(2)}x`);
 
+// Measured after the server stopped, on the idle host (bench/serve-roofline.ts).
+let roofline: Roofline | undefined;
+if (mix === 'fixed' && server.config && !values['skip-roofline']) {
+  roofline = measureRoofline(server.config, levels, promptTokens, outputTokens);
+  const at = (n: number) => roofline!.ceilings.find((c) => c.concurrency === n)?.output_tok_s;
+  const ratio = at(1) && at(16) ? `; 16 / 1 <= ${(at(16)! / at(1)!).toFixed(2)}x` : '';
+  console.log(
+    `roofline (linear layers only; GEMM ${roofline.gemm_gflop_s.toFixed(0)} GFLOP/s at M=512, read ${roofline.read_gb_s.toFixed(1)} GB/s): ` +
+      `${roofline.ceilings.map((c) => `${c.concurrency}=${c.output_tok_s.toFixed(1)}`).join(', ')} output tok/s${ratio}`,
+  );
+}
+
 const out = values.out ?? join(dirname(fileURLToPath(import.meta.url)), 'results', `serve-${mix}.json`);
 mkdirSync(dirname(out), { recursive: true });
-const record = { date: new Date().toISOString(), cpus: availableParallelism(), cpu: cpus()[0]?.model, loadAverage1m: loadavg()[0], server: server.describe, mix, promptTokens, outputTokens, rounds, turns, passes, levels: results };
+const record = { date: new Date().toISOString(), cpus: availableParallelism(), cpu: cpus()[0]?.model, loadAverage1m: loadavg()[0], server: server.describe, mix, promptTokens, outputTokens, rounds, turns, passes, levels: results, roofline };
 writeFileSync(out, `${JSON.stringify(record, null, 2)}\n`);
 console.log(`wrote ${out}`);
