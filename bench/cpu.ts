@@ -14,10 +14,10 @@ import { makeModel } from '../worker/model/make-model.ts';
 import { isPresetName } from '../worker/model/presets.ts';
 import { loadModelConfig } from '../worker/model/config.ts';
 import { exportGguf, type GgufFloatType } from '../worker/model/gguf-writer.ts';
-import { measureReadBandwidth } from '../kernels/perf-probe.ts';
 import { cpuFeatures } from '../kernels/cpu-features.ts';
 import { canPinRanks, runGroup, type Result as AllReduceResult } from './allreduce.ts';
 import { median } from './stats.ts';
+import { readBandwidthGBs } from './read-bandwidth.ts';
 import { openLlamaCpp, openM2Native, runM2Replica, type EngineSession, type RunFigures, type RunSpec } from './cpu-engines.ts';
 
 const { values } = parseArgs({
@@ -69,10 +69,6 @@ function ggufOf(modelDir: string, precision: GgufFloatType): string {
   return path;
 }
 
-function bandwidthGBs(nThreads: number): number {
-  return median([...measureReadBandwidth(1 << 30, nThreads, 5)]);
-}
-
 /** shm all-reduce between 2 ranks (one per core where possible) for small's and M2's hidden sizes. */
 async function allReduceLatency(): Promise<AllReduceResult[] | { error: string }> {
   try {
@@ -99,7 +95,7 @@ async function alternate(a: EngineSession, b: EngineSession): Promise<{ runs: [R
   const runs: [RunFigures[], RunFigures[]] = [[], []];
   const bandwidth: number[] = [];
   for (let r = 0; r < rounds; ++r) {
-    bandwidth.push(bandwidthGBs(Math.min(threads, 2)));
+    bandwidth.push(readBandwidthGBs(Math.min(threads, 2)));
     runs[0].push(await a.run(spec));
     runs[1].push(await b.run(spec));
   }
@@ -119,7 +115,7 @@ const loadBefore = loadavg()[0];
 // First, on a quiet process: later the comparisons' sessions hold GBs of weights and the TP
 // replicas' exiting workers share the cores, and in-run p50s came out 3x the standalone ones.
 const allReduce = values['skip-allreduce'] ? null : await allReduceLatency();
-const bandwidth = { oneThread: bandwidthGBs(1), twoThreads: bandwidthGBs(2) };
+const bandwidth = { oneThread: readBandwidthGBs(1), twoThreads: readBandwidthGBs(2) };
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
 const lines: string[] = [`${'engine'.padEnd(28)} ${'prefill/s'.padStart(9)} ${'decode/s'.padStart(9)} ${'TTFT ms'.padStart(8)}  notes`];
 const comparisons = [];

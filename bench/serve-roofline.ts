@@ -7,9 +7,9 @@
 // its ceiling; how far below, and how the ceilings of 1 and 16 streams compare, says which
 // target the host can meet at this shape at all.
 import { availableParallelism } from 'node:os';
-import { linearProbe, measureReadBandwidth } from '../kernels/perf-probe.ts';
+import { linearProbe } from '../kernels/perf-probe.ts';
 import type { ModelConfig } from '../worker/model/config.ts';
-import { median } from './stats.ts';
+import { readBandwidthGBs } from './read-bandwidth.ts';
 
 export interface Roofline {
   gemm_gflop_s: number;
@@ -40,7 +40,7 @@ export function measureRoofline(c: ModelConfig, levels: number[], promptTokens: 
   const rows = 2 * c.intermediateSize, m = 512;
   const gemm = linearProbe({ rows, cols: c.hiddenSize, dtype, m, threads, repeats: 5, packed: true, seed: 1 });
   const gemmFlops = (2 * rows * c.hiddenSize * m) / Math.min(...gemm.seconds);
-  const readBytesS = median([...measureReadBandwidth(1 << 30, threads, 5)]) * 1e9;
+  const readBytesS = readBandwidthGBs(threads) * 1e9;
   const layerFlop = 2 * layerParams(c), headFlop = 2 * c.hiddenSize * c.vocabSize;
   const stepBytes = (layerParams(c) + c.hiddenSize * c.vocabSize) * weightBytes;
   const ceilings = levels.map((n) => {

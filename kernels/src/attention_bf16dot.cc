@@ -5,11 +5,13 @@
 //  - scores: 16 keys' rows are transposed in registers so a vector holds one element pair of 16
 //    keys; a row's 16 scores are then head_dim / 2 vdpbf16ps against its query pairs broadcast
 //    (q rounded to bf16 once, as the linear kernels round activations; K is bf16 already).
-//  - weighted V: a V row is widened to f32 once per chunk of rows and multiplied by each row's
-//    f32 softmax weight (FMA in key order, as the AVX2 kernel).
+//  - weighted V: the rows' softmax weights are rounded to bf16 (their sum, the divisor, stays
+//    f32); two V rows are interleaved into element pairs once per chunk of query rows, and each
+//    row adds them with vdpbf16ps against its broadcast weight pair.
 // Per (token, head) the arithmetic is fixed (score lanes in pair order, softmax over its own keys,
-// V in key order) whatever the tile, batch or thread count, so results stay batch-invariant and a
-// prompt gives the same output however it was chunked.
+// V in key-pair order, a lone last key paired with zero) whatever the tile, batch or thread
+// count, so results stay batch-invariant and a prompt gives the same output however it was
+// chunked.
 #include "attention_keys.h"
 #include "cpu_features.h"
 #include "linear.h"
@@ -221,8 +223,7 @@ void attend_bf16dot(ThreadPool& pool, const KvGeometry& g, const uint16_t* k_cac
     for (int j0 = 0; j0 < s.count; j0 += tokens)
       for (int h = 0; h < g.kv_heads; ++h) tiles.push_back({si, j0, std::min(s.count, j0 + tokens), h, h * group, (h + 1) * group});
   }
-  const int wanted = 2 * pool.size(), units = static_cast<int>(tiles.size());
-  const int parts = units >= wanted ? 1 : std::min(group, (wanted + units - 1) / units);
+  const int units = static_cast<int>(tiles.size()), parts = head_parts(units, group, pool);
   pool.run(units * parts, [&](int task, int) {
     thread_local std::vector<const uint16_t*> rows;
     thread_local std::vector<float> scores;

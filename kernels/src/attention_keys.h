@@ -4,6 +4,7 @@
 // bf16 caches on CPUs with AVX512_BF16.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "paged_attention.h"
@@ -28,6 +29,13 @@ int key_rows(const KvGeometry& g, const T* k, const AttentionSequence& s, int i,
   for (int j = 0; j < s.count; ++j)
     if (visible(s, i, j)) rows[n++] = k + g.row(s.slots[j], kv_head);
   return n;
+}
+
+/// Parts each kv head's query heads split into so that `units` tasks of whole groups become
+/// enough for the pool (two a thread): 1 when they already are, never more than `group`.
+inline int head_parts(int units, int group, const ThreadPool& pool) {
+  const int wanted = 2 * pool.size();
+  return units >= wanted ? 1 : std::min(group, (wanted + units - 1) / units);
 }
 
 /// scores[r] = exp(scores[r] - max) in place for r in [0, n); returns their sum (8 lane sums,

@@ -2,7 +2,6 @@
 
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -197,8 +196,7 @@ void attend(ThreadPool& pool, const KvGeometry& g, const T* k_cache, const T* v_
   // too few tasks for the pool), which walk the keys a block at a time so K and V come in from
   // memory once per group, not once per head. Tasks are in batch order; the sequence of a token is
   // found by a walk over seqs, cheap next to the attention itself.
-  const int wanted = 2 * pool.size(), units = total_tokens * g.kv_heads;
-  const int parts = units >= wanted ? 1 : std::min(group, (wanted + units - 1) / units);
+  const int units = total_tokens * g.kv_heads, parts = head_parts(units, group, pool);
   const int block = keys_per_block<T>(d);
   pool.run(units * parts, [&](int task, int) {
     // Grown once per pool thread to the longest context it meets: no per-step allocation after.
